@@ -1,0 +1,40 @@
+"""Partner CRM: the Flask application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import INSTANCE_DIR, BaseConfig, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_name: str | BaseConfig | None = None, **overrides) -> Flask:
+    """Build the application: config, extensions, blueprints, errors, CLI, Celery."""
+    config = config_name if isinstance(config_name, BaseConfig) else load_config(config_name)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(INSTANCE_DIR),
+        instance_relative_config=True,
+    )
+    app.config.from_object(config)
+    app.config["CRM_CONFIG_NAME"] = config.name
+    app.config.update(overrides)
+
+    from . import celery_app, errors, security, templating
+    from .blueprints import register_blueprints
+    from .cli import register_commands
+    from .extensions import register_extensions
+
+    register_extensions(app)
+    security.init_app(app)
+    templating.init_app(app)
+    register_blueprints(app)
+    errors.init_app(app)
+    register_commands(app)
+    celery_app.celery_init_app(app)
+    return app

@@ -1,0 +1,5 @@
+"""Administration."""
+
+from .views import bp
+
+__all__ = ["bp"]

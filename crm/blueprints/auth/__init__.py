@@ -1,0 +1,5 @@
+"""Sign-in and sign-out."""
+
+from .views import bp
+
+__all__ = ["bp"]

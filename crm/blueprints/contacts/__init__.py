@@ -1,0 +1,5 @@
+"""Contacts."""
+
+from .views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,5 @@
+"""The home page."""
+
+from .views import bp
+
+__all__ = ["bp"]

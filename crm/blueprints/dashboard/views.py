@@ -1,0 +1,14 @@
+"""Dashboard (a placeholder until the dashboard issue lands)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import login_required
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render_template("dashboard/index.html")

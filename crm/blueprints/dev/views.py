@@ -1,0 +1,60 @@
+"""/dev/outbox lists the .eml files written when no SMTP server is configured."""
+
+from __future__ import annotations
+
+import re
+from email import policy
+from email.parser import BytesParser
+
+from flask import Blueprint, abort, make_response, render_template
+
+from crm.blueprints.decorators import roles_required
+from crm.mail import outbox_dir
+
+bp = Blueprint("dev", __name__)
+_NAME = re.compile(r"^[0-9T]+-[0-9a-f]{8}\.eml$")
+
+
+def _parse(path):
+    with path.open("rb") as fh:
+        return BytesParser(policy=policy.default).parse(fh)
+
+
+@bp.get("/outbox")
+@roles_required("admin", "manager", "staff", "viewer")
+def outbox():
+    files = sorted(outbox_dir().glob("*.eml"), reverse=True)[:200]
+    messages = [(f.name, _parse(f)) for f in files]
+    return render_template("dev/outbox.html", messages=messages)
+
+
+@bp.get("/outbox/<name>")
+@roles_required("admin", "manager", "staff", "viewer")
+def message(name: str):
+    if not _NAME.match(name):
+        abort(404)
+    path = outbox_dir() / name
+    if not path.exists():
+        abort(404)
+    msg = _parse(path)
+    text_part = msg.get_body(preferencelist=("plain",))
+    html_part = msg.get_body(preferencelist=("html",))
+    return render_template(
+        "dev/message.html", name=name, msg=msg,
+        text=text_part.get_content() if text_part else "",
+        html=html_part.get_content() if html_part else "",
+    )
+
+
+@bp.get("/outbox/<name>/html")
+@roles_required("admin", "manager", "staff", "viewer")
+def message_html(name: str):
+    """The HTML part alone, shown in a sandboxed iframe on the message page."""
+    if not _NAME.match(name) or not (outbox_dir() / name).exists():
+        abort(404)
+    html_part = _parse(outbox_dir() / name).get_body(preferencelist=("html",))
+    response = make_response(html_part.get_content() if html_part else "")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+    )
+    return response

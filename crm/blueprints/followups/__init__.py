@@ -1,0 +1,5 @@
+"""My follow-ups."""
+
+from .views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,5 @@
+"""Log interaction."""
+
+from .views import bp
+
+__all__ = ["bp"]

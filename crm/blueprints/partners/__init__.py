@@ -1,0 +1,5 @@
+"""Partners."""
+
+from .views import bp
+
+__all__ = ["bp"]

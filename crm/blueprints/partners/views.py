@@ -1,0 +1,14 @@
+"""Partners (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import login_required
+
+bp = Blueprint("partners", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render_template("placeholder.html", title="Partners")

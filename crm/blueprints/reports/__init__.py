@@ -1,0 +1,5 @@
+"""Reports."""
+
+from .views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,5 @@
+"""Settings."""
+
+from .views import bp
+
+__all__ = ["bp"]

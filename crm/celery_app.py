@@ -1,0 +1,40 @@
+"""Celery from the Flask app (Flask's `celery_init_app` pattern)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery, Task
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app whose tasks run inside a Flask app context."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.config_from_object(app.config["CELERY"])
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
+
+
+def enqueue(app: Flask, task_name: str, *args: object, **options: object) -> bool:
+    """Send a task by name after the data it needs is committed.
+
+    Never raises: if the broker is down the database still holds the work and a
+    later sweep re-enqueues it. Returns whether the broker accepted the message.
+    """
+    celery: Celery = app.extensions["celery"]
+    try:
+        celery.send_task(task_name, args=list(args), retry=False, **options)
+        return True
+    except Exception as exc:  # noqa: BLE001 - any broker failure is survivable here
+        log.warning("could not enqueue %s: %s", task_name, exc)
+        return False

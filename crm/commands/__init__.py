@@ -1,0 +1,1 @@
+"""CLI commands, attached to the `crm` group in crm/cli.py."""

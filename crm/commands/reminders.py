@@ -1,0 +1,1 @@
+"""flask --app crm crm sweep-reminders (built by the reminders issue)."""

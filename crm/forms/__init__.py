@@ -1,0 +1,1 @@
+"""WTForms (Flask-WTF): forms validate; they never save."""

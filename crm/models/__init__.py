@@ -1,0 +1,29 @@
+"""SQLAlchemy 2 typed models, one module per aggregate."""
+
+from .audit import AuditEvent
+from .contact import Contact
+from .delivery import Delivery
+from .followup import FollowUp
+from .imports import ImportJob, SiteSetting
+from .interaction import Interaction, interaction_contacts, interaction_staff
+from .partner import Partner, PartnerTag, StageChange, partner_collaborators
+from .user import ApiToken, UsedLinkToken, User
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Contact",
+    "Delivery",
+    "FollowUp",
+    "ImportJob",
+    "Interaction",
+    "Partner",
+    "PartnerTag",
+    "SiteSetting",
+    "StageChange",
+    "UsedLinkToken",
+    "User",
+    "interaction_contacts",
+    "interaction_staff",
+    "partner_collaborators",
+]

@@ -1,0 +1,56 @@
+"""The enumerations of the domain (DESIGN.md §2), as plain tuples of codes plus labels."""
+
+from __future__ import annotations
+
+ROLES = ("admin", "manager", "staff", "viewer")
+SECTORS = (
+    "law_enforcement",
+    "technology",
+    "travel_tourism",
+    "government",
+    "intergovernmental",
+    "civil_society",
+    "faith_based",
+    "academia",
+    "media",
+    "funder",
+    "private_sector",
+)
+SECTOR_LABELS = {
+    "law_enforcement": "Law enforcement",
+    "technology": "Technology",
+    "travel_tourism": "Travel & tourism",
+    "government": "Government",
+    "intergovernmental": "Intergovernmental",
+    "civil_society": "Civil society",
+    "faith_based": "Faith-based",
+    "academia": "Academia",
+    "media": "Media",
+    "funder": "Funder",
+    "private_sector": "Private sector",
+}
+STAGES = ("prospect", "dialogue", "agreement", "active", "dormant", "closed")
+SENSITIVITIES = ("standard", "restricted", "confidential")
+#: ordering used by "a contact can be more sensitive than its partner, never less"
+SENSITIVITY_RANK = {s: i for i, s in enumerate(SENSITIVITIES)}
+INTERACTION_KINDS = ("meeting", "call", "email", "event", "training", "visit", "letter", "other")
+FOLLOW_UP_STATUSES = ("open", "done", "cancelled")
+DIGEST_FREQUENCIES = ("weekly", "daily", "off")
+DELIVERY_KINDS = (
+    "reminder_due",
+    "reminder_overdue",
+    "reminder_escalation",
+    "digest",
+    "invitation",
+    "password_reset",
+    "import_report",
+    "other",
+)
+DELIVERY_STATUSES = ("queued", "sending", "sent", "failed")
+HEALTH_STATES = ("active", "cooling", "dormant")
+IMPORT_STATUSES = ("pending", "running", "done", "failed")
+
+
+def label(code: str) -> str:
+    """Human label for any enumeration code."""
+    return SECTOR_LABELS.get(code) or code.replace("_", " ").capitalize()

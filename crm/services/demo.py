@@ -1,0 +1,173 @@
+"""A realistic demo network for `make run` and screenshots (deterministic: seeded RNG)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from crm.extensions import db
+from crm.models import Contact, FollowUp, Interaction, Partner, PartnerTag, StageChange, User
+from crm.models.enums import INTERACTION_KINDS
+
+from . import countries, timeutil, users
+from .access import default_interaction_sensitivity
+from .text import name_key
+
+DEMO_PASSWORD = "partner-crm-demo"
+DEMO_USERS = (
+    ("admin@example.org", "Amara Okafor", "admin", "Europe/Paris", None),
+    ("manager@example.org", "Lucía Fernández", "manager", "America/Bogota", "Americas"),
+    ("asia.manager@example.org", "Somchai Prasert", "manager", "Asia/Bangkok", "Asia"),
+    ("staff@example.org", "Jonas Weber", "staff", "Europe/Berlin", None),
+    ("staff2@example.org", "Grace Wanjiru", "staff", "Africa/Nairobi", None),
+    ("viewer@example.org", "Board Observer", "viewer", "Europe/London", None),
+)
+
+PARTNERS = (
+    ("Royal Thai Police – Anti-Trafficking Division", "law_enforcement", "TH", "active"),
+    ("Philippine National Police Women and Children Protection Center", "law_enforcement", "PH",
+     "agreement"),
+    ("Policía Nacional de Colombia – DIJIN", "law_enforcement", "CO", "dialogue"),
+    ("Kenya Police Service – Child Protection Unit", "law_enforcement", "KE", "active"),
+    ("Bundeskriminalamt – SO 12", "law_enforcement", "DE", "active"),
+    ("Polícia Federal – Crimes Cibernéticos", "law_enforcement", "BR", "prospect"),
+    ("SafeNet Technologies", "technology", "US", "active"),
+    ("Nordic Hosting Alliance", "technology", "SE", "dialogue"),
+    ("Kigali Digital Trust", "technology", "RW", "prospect"),
+    ("CloudShield India", "technology", "IN", "agreement"),
+    ("Pacific Resorts Group", "travel_tourism", "FJ", "active"),
+    ("Andes Travel Association", "travel_tourism", "PE", "dialogue"),
+    ("Asociación Mexicana de Hoteles", "travel_tourism", "MX", "active"),
+    ("Mekong Tour Operators Network", "travel_tourism", "KH", "dormant"),
+    ("Ministry of Social Development – Thailand", "government", "TH", "active"),
+    ("Ministère de la Famille – Sénégal", "government", "SN", "dialogue"),
+    ("Department of Social Welfare – Nepal", "government", "NP", "agreement"),
+    ("UNICEF Regional Office for South Asia", "intergovernmental", "NP", "active"),
+    ("UNODC Southeast Asia and the Pacific", "intergovernmental", "TH", "active"),
+    ("Council of Europe – Lanzarote Committee", "intergovernmental", "FR", "agreement"),
+    ("ECPAT Philippines", "civil_society", "PH", "active"),
+    ("ECPAT Guatemala", "civil_society", "GT", "active"),
+    ("ECPAT Deutschland", "civil_society", "DE", "active"),
+    ("ECPAT Kenya (ANPPCAN)", "civil_society", "KE", "active"),
+    ("Fundación Renacer", "civil_society", "CO", "active"),
+    ("Défense des Enfants – Sénégal", "civil_society", "SN", "dormant"),
+    ("Interfaith Council for Child Dignity", "faith_based", "GB", "dialogue"),
+    ("Buddhist Monks Child Protection Network", "faith_based", "KH", "prospect"),
+    ("Arigatou International", "faith_based", "JP", "active"),
+    ("University of Cape Town – Children's Institute", "academia", "ZA", "active"),
+    ("Mahidol University – Institute for Population", "academia", "TH", "dialogue"),
+    ("Universidad de los Andes – Derecho", "academia", "CO", "prospect"),
+    ("Nation Media Group", "media", "KE", "dialogue"),
+    ("Investigative Reporters Asia", "media", "IN", "prospect"),
+    ("Oak Foundation", "funder", "CH", "active"),
+    ("Fondation pour l'Enfance", "funder", "FR", "agreement"),
+    ("Global Fund to End Violence", "funder", "US", "active"),
+    ("Visa Europe Payments Integrity", "private_sector", "GB", "dialogue"),
+    ("Andean Mining Social Responsibility Office", "private_sector", "PE", "closed"),
+    ("Safe Travels Airline Alliance", "private_sector", "AE", "prospect"),
+    ("Australian Federal Police – ACCCE", "law_enforcement", "AU", "active"),
+    ("Ghana Police Service – DOVVSU", "law_enforcement", "GH", "dialogue"),
+)
+FIRST = ("Ana", "Ben", "Chen", "Dina", "Emeka", "Fatima", "Gustavo", "Hana", "Ivan", "Joy",
+         "Kofi", "Leila", "Mateo", "Nia", "Omar", "Priya", "Quentin", "Rosa", "Sami", "Tara")
+LAST = ("Santos", "Okoye", "Nguyen", "Haddad", "Müller", "Kumar", "García", "Mensah",
+        "Rossi", "Tanaka", "Silva", "Abebe", "Dubois", "Khan", "Lopez", "Mwangi")
+SUMMARIES = (
+    "Discussed joint training for investigators on online sexual exploitation cases.",
+    "Reviewed the draft memorandum of understanding and data-sharing safeguards.",
+    "Planned a side event at the regional child-protection forum.",
+    "Presented the latest research findings on travel and tourism risks.",
+    "Agreed to co-host a workshop for hotel staff on recognising exploitation.",
+    "Follow-up on the hotline referral pathway and reporting statistics.",
+    "Introduced the network's member organisations in the region.",
+    "Exchanged on the national action plan consultation timeline.",
+)
+OUTCOMES = (
+    "Agreed next steps; draft to be shared within two weeks.",
+    "Partner will nominate a focal point.",
+    "Positive; awaiting internal approval on their side.",
+    "Training dates proposed for next quarter.",
+    "No commitment yet; revisit after the budget cycle.",
+)
+TAGS = ("osec", "hotline", "training", "research", "mou", "tourism-code", "advocacy")
+
+
+def seed_demo(rng_seed: int = 2026) -> dict[str, int]:
+    """Load the demo network unless users already exist. Returns counts of what was made."""
+    if db.session.scalar(select(func.count()).select_from(User)):
+        return {}
+    rng = random.Random(rng_seed)
+    now = timeutil.now_utc()
+    people = [
+        users.create_user(email, name, role, DEMO_PASSWORD, timezone=tz, region_scope=region)
+        for email, name, role, tz, region in DEMO_USERS
+    ]
+    writers = [u for u in people if u.role in ("staff", "manager")]
+    partners: list[Partner] = []
+    for index, (name, sector, country, stage) in enumerate(PARTNERS):
+        owner = writers[index % len(writers)]
+        sensitivity = "restricted" if sector == "law_enforcement" else "standard"
+        if index in (4, 19):
+            sensitivity = "confidential"
+        partner = Partner(
+            name=name, name_key=name_key(name), sector=sector, country=country,
+            region=countries.region_of(country), stage=stage, owner_id=owner.id,
+            sensitivity=sensitivity, is_member=name.startswith("ECPAT"),
+            website=f"https://www.example.org/{index}",
+            description=f"{name} works on child protection in {countries.country_name(country)}.",
+            created_at=now - timedelta(days=400 - index),
+        )
+        partner.tags = [PartnerTag(tag=t) for t in rng.sample(TAGS, rng.randint(0, 3))]
+        collaborator = writers[(index + 1) % len(writers)]
+        partner.collaborators = [collaborator] if index % 3 == 0 else []
+        partners.append(partner)
+        db.session.add(partner)
+    db.session.flush()
+    contacts: dict[int, list[Contact]] = {}
+    for partner in partners:
+        contacts[partner.id] = []
+        for n in range(rng.randint(1, 3)):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            contact = Contact(
+                partner_id=partner.id, name=f"{first} {last}",
+                title=rng.choice(("Director", "Programme Officer", "Inspector", "Head of Unit")),
+                email=f"{first}.{last}.{partner.id}.{n}@example.net".lower(),
+                phone=f"+1 555 01{partner.id:02d}{n}", language=rng.choice(("en", "fr", "es")),
+                sensitivity=partner.sensitivity,
+            )
+            contacts[partner.id].append(contact)
+            db.session.add(contact)
+        db.session.add(StageChange(partner_id=partner.id, from_stage=None, to_stage=partner.stage,
+                                   changed_by_id=partner.owner_id, changed_at=partner.created_at))
+    db.session.flush()
+    interactions = 0
+    for index, partner in enumerate(partners):
+        # dormant partners stop talking to us long ago; others spread over the year
+        count = 2 if partner.stage in ("dormant", "closed") else rng.randint(4, 12)
+        newest_gap = 200 if partner.stage in ("dormant", "closed") else rng.choice((2, 10, 40, 75))
+        latest = None
+        for _ in range(count):
+            occurred = now - timedelta(days=rng.randint(newest_gap, 365), hours=rng.randint(0, 9))
+            interaction = Interaction(
+                partner_id=partner.id, kind=rng.choice(INTERACTION_KINDS[:6]),
+                occurred_at=occurred, summary=rng.choice(SUMMARIES), outcome=rng.choice(OUTCOMES),
+                logged_by_id=partner.owner_id,
+                sensitivity=default_interaction_sensitivity(partner),
+            )
+            interaction.contacts = contacts[partner.id][:1]
+            db.session.add(interaction)
+            interactions += 1
+            latest = max(latest, occurred) if latest else occurred
+        partner.last_interaction_at = latest
+        if index % 2 == 0:
+            due = now + timedelta(days=rng.randint(-12, 20))
+            db.session.add(FollowUp(
+                title=rng.choice(("Send MoU draft", "Share training agenda", "Confirm focal point",
+                                  "Send research summary", "Book follow-up meeting")),
+                partner_id=partner.id, assignee_id=partner.owner_id,
+                created_by_id=partner.owner_id, due_at=due, status="open",
+            ))
+    db.session.flush()
+    return {"users": len(people), "partners": len(partners), "interactions": interactions}

@@ -1,0 +1,17 @@
+"""The Celery application: `celery -A tasks worker` / `celery -A tasks beat`.
+
+Builds the Flask app and its Celery app (Flask's celery_init_app pattern). Celery's
+`-A tasks` looks up `tasks.app` first, so `app` is the Celery app; the Flask app
+is `flask_app`.
+"""
+
+from crm import create_app
+
+flask_app = create_app()
+celery_app = flask_app.extensions["celery"]
+app = celery_app
+
+from tasks import digests, misc, reminders  # noqa: E402,F401  (register the tasks)
+from tasks.schedule import BEAT_SCHEDULE  # noqa: E402
+
+celery_app.conf.beat_schedule = BEAT_SCHEDULE

@@ -1,0 +1,202 @@
+"""Test fixtures: the real PostgreSQL (a private database per run) and Redis when present.
+
+Without PostgreSQL the suite runs on SQLite and skips the tests marked `postgres`,
+saying so; with CI=true an unreachable service is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+_INSTANCE = Path(tempfile.mkdtemp(prefix="crm-test-instance-"))
+os.environ["CRM_INSTANCE_PATH"] = str(_INSTANCE)
+os.environ["CRM_CONFIG"] = "test"
+for _var in ("DATABASE_URL", "REDIS_URL", "SMTP_HOST", "SECRET_KEY"):
+    os.environ.pop(_var, None)
+
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, event, text  # noqa: E402
+
+from tests.support import services  # noqa: E402
+
+_STATE: dict = {}
+
+
+def _service_state() -> dict:
+    if not _STATE:
+        _STATE["postgres"] = services.postgres_available()
+        _STATE["redis"] = services.redis_available()
+    return _STATE
+
+
+def pytest_configure(config):
+    state = _service_state()
+    missing = [name for name, up in state.items() if not up]
+    if missing and services.IN_CI:
+        raise pytest.UsageError(
+            f"CI=true but {', '.join(missing)} unreachable "
+            f"(TEST_DATABASE_URL={services.TEST_DATABASE_URL}, "
+            f"TEST_REDIS_URL={services.TEST_REDIS_URL}); nothing may be skipped in CI"
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    state = _service_state()
+    for item in items:
+        if "postgres" in item.keywords and not state["postgres"]:
+            item.add_marker(pytest.mark.skip(
+                reason=f"PostgreSQL unreachable at {services.TEST_DATABASE_URL}"))
+        if "redis" in item.keywords and not state["redis"]:
+            item.add_marker(pytest.mark.skip(
+                reason=f"Redis unreachable at {services.TEST_REDIS_URL}"))
+
+
+def pytest_report_header(config):
+    state = _service_state()
+    return [
+        f"PostgreSQL: {'yes' if state['postgres'] else 'NO — running on SQLite'} "
+        f"({services.TEST_DATABASE_URL})",
+        f"Redis: {'yes' if state['redis'] else 'NO — redis tests skipped'} "
+        f"({services.TEST_REDIS_URL})",
+    ]
+
+
+# --- the database ---------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def database_url():
+    """A private database for this run: concurrent runs never share tables."""
+    if _service_state()["postgres"]:
+        name = f"crm_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(services.TEST_DATABASE_URL.replace(
+            "postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        base = services.TEST_DATABASE_URL.rsplit("/", 1)[0]
+        yield f"{base}/{name}"
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        yield f"sqlite:///{_INSTANCE / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def _app(database_url):
+    """The application, with the schema built by the real migrations."""
+    os.environ["DATABASE_URL"] = database_url
+    from flask_migrate import upgrade
+
+    from crm import create_app
+
+    app = create_app("test")
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        from crm.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _wipe(db):
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def app(_app):
+    """The app inside an app context; every table is emptied afterwards."""
+    from crm.extensions import db, limiter
+
+    ctx = _app.app_context()
+    ctx.push()
+    with suppress(Exception):
+        limiter.reset()
+    yield _app
+    db.session.remove()
+    _wipe(db)
+    ctx.pop()
+
+
+@pytest.fixture
+def db(app):
+    from crm.extensions import db as _db
+
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def is_postgres(app):
+    from crm.extensions import db
+
+    return db.engine.dialect.name == "postgresql"
+
+
+# --- query counting ---------------------------------------------------------------
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """`with count_queries() as counter: …; counter.count` — SQL statements executed."""
+    from crm.extensions import db
+
+    @contextmanager
+    def _count():
+        counter = QueryCounter()
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            counter.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+
+    return _count
+
+
+# --- users -----------------------------------------------------------------------
+
+@pytest.fixture
+def make(app):
+    """Factories module, e.g. `make.make_user(role="admin")`."""
+    from tests.support import factories
+
+    return factories
+
+
+@pytest.fixture
+def login_as(client, db):
+    """Sign a user in through the real form: `login_as(user)`."""
+    from tests.support.http import login
+
+    def _login(user):
+        db.session.commit()
+        return login(client, user)
+
+    return _login

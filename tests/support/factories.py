@@ -1,0 +1,94 @@
+"""Small factories: plain functions with sensible defaults (they flush, tests commit)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from crm.extensions import db
+from crm.models import Contact, FollowUp, Interaction, Partner, PartnerTag, User
+from crm.services import countries, passwords, timeutil
+from crm.services.text import name_key
+
+PASSWORD = "correct horse battery staple"
+_seq = itertools.count(1)
+#: hashing with argon2 is slow on purpose; tests share one hash
+_HASH: dict[str, str] = {}
+
+
+def password_hash(password: str = PASSWORD) -> str:
+    if password not in _HASH:
+        _HASH[password] = passwords.hash_password(password)
+    return _HASH[password]
+
+
+def make_user(role: str = "staff", **kw) -> User:
+    n = next(_seq)
+    user = User(
+        email=kw.pop("email", f"user{n}@example.org"),
+        name=kw.pop("name", f"User {n}"),
+        role=role,
+        timezone=kw.pop("timezone", "UTC"),
+        password_hash=password_hash(kw.pop("password", PASSWORD)),
+        **kw,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def make_partner(owner: User | None = None, **kw) -> Partner:
+    n = next(_seq)
+    name = kw.pop("name", f"Partner {n}")
+    country = kw.pop("country", "TH")
+    tags = kw.pop("tags", [])
+    collaborators = kw.pop("collaborators", [])
+    partner = Partner(
+        name=name, name_key=name_key(name), country=country,
+        region=kw.pop("region", countries.region_of(country)),
+        sector=kw.pop("sector", "civil_society"), stage=kw.pop("stage", "active"),
+        sensitivity=kw.pop("sensitivity", "standard"),
+        owner_id=owner.id if owner else kw.pop("owner_id", None), **kw,
+    )
+    partner.tags = [PartnerTag(tag=t) for t in tags]
+    partner.collaborators = list(collaborators)
+    db.session.add(partner)
+    db.session.flush()
+    return partner
+
+
+def make_contact(partner: Partner, **kw) -> Contact:
+    n = next(_seq)
+    contact = Contact(partner_id=partner.id, name=kw.pop("name", f"Contact {n}"),
+                      email=kw.pop("email", f"contact{n}@example.net"),
+                      sensitivity=kw.pop("sensitivity", partner.sensitivity), **kw)
+    db.session.add(contact)
+    db.session.flush()
+    return contact
+
+
+def make_interaction(partner: Partner, logged_by: User | None = None, **kw) -> Interaction:
+    occurred = kw.pop("occurred_at", timeutil.now_utc() - timedelta(days=1))
+    interaction = Interaction(
+        partner_id=partner.id, kind=kw.pop("kind", "meeting"), occurred_at=occurred,
+        summary=kw.pop("summary", "Discussed next steps"), outcome=kw.pop("outcome", None),
+        logged_by_id=logged_by.id if logged_by else None,
+        sensitivity=kw.pop("sensitivity", partner.sensitivity), **kw,
+    )
+    db.session.add(interaction)
+    if partner.last_interaction_at is None or occurred > partner.last_interaction_at:
+        partner.last_interaction_at = occurred
+    db.session.flush()
+    return interaction
+
+
+def make_follow_up(partner: Partner, assignee: User | None, **kw) -> FollowUp:
+    follow_up = FollowUp(
+        title=kw.pop("title", "Send the draft"), partner_id=partner.id,
+        assignee_id=assignee.id if assignee else None,
+        due_at=kw.pop("due_at", timeutil.now_utc() + timedelta(days=1)),
+        status=kw.pop("status", "open"), **kw,
+    )
+    db.session.add(follow_up)
+    db.session.flush()
+    return follow_up
