@@ -16,6 +16,7 @@ BLUEPRINTS = (
     ("interactions", "/interactions"),
     ("followups", "/follow-ups"),
     ("reports", "/reports"),
+    ("exports", "/exports"),
     ("admin", "/admin"),
     ("settings", "/settings"),
     ("api", "/api/v1"),

@@ -1,5 +1,9 @@
-"""Administration."""
+"""Administration: one module per page group, each owned by its feature."""
 
-from .views import bp
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from . import audit, deliveries, imports, users, views  # noqa: E402,F401
 
 __all__ = ["bp"]

@@ -1,14 +1,15 @@
-"""Administration (placeholder until its issue lands)."""
+"""The admin landing page."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from flask import render_template
 
-bp = Blueprint("admin", __name__)
+from crm.blueprints.decorators import roles_required
+
+from . import bp
 
 
 @bp.get("/")
-@login_required
+@roles_required("admin", "manager")
 def index():
-    return render_template("placeholder.html", title="Administration")
+    return render_template("admin/index.html")

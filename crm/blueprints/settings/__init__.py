@@ -1,5 +1,9 @@
-"""Settings."""
+"""Personal settings: profile, digest, tokens — one module each."""
 
-from .views import bp
+from flask import Blueprint
+
+bp = Blueprint("settings", __name__)
+
+from . import digest, profile, tokens  # noqa: E402,F401
 
 __all__ = ["bp"]

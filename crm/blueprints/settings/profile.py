@@ -1,11 +1,11 @@
-"""Settings (placeholder until its issue lands)."""
+"""/settings: profile (placeholder until the accounts issue lands)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import render_template
 from flask_login import login_required
 
-bp = Blueprint("settings", __name__)
+from . import bp
 
 
 @bp.get("/")

@@ -1,0 +1,1 @@
+"""Admin pages: audit (built by its issue)."""

@@ -1,0 +1,1 @@
+"""Admin pages: deliveries (built by its issue)."""

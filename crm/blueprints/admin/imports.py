@@ -1,0 +1,1 @@
+"""Admin pages: imports (built by its issue)."""

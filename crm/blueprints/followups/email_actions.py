@@ -1,0 +1,1 @@
+"""Signed links in reminder emails: confirm-then-POST Mark done / Snooze (reminders issue)."""

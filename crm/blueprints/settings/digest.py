@@ -1,0 +1,1 @@
+"""/settings/digest: preferences and preview (built by the digests issue)."""

@@ -1,0 +1,1 @@
+"""/settings/tokens: personal API tokens (built by the API issue)."""
