@@ -11,7 +11,7 @@ flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
 app = celery_app
 
-from tasks import digests, misc, reminders  # noqa: E402,F401  (register the tasks)
+from tasks import delivery, digests, imports, misc, reminders  # noqa: E402,F401,I001
 from tasks.schedule import BEAT_SCHEDULE  # noqa: E402
 
 celery_app.conf.beat_schedule = BEAT_SCHEDULE

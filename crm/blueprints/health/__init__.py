@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from crm.services import health
+from crm.services import system_health as health
 
 bp = Blueprint("health", __name__)
 

@@ -1,0 +1,1 @@
+"""The generic send task for ledger rows (implemented by the reminders issue)."""

@@ -1,0 +1,1 @@
+"""Import tasks (built by the import issue)."""
