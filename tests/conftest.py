@@ -19,6 +19,8 @@ for _var in ("DATABASE_URL", "REDIS_URL", "SMTP_HOST", "SECRET_KEY"):
     os.environ.pop(_var, None)
 
 import pytest  # noqa: E402
+from flask import g, has_app_context  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import create_engine, event, text  # noqa: E402
 
 from tests.support import services  # noqa: E402
@@ -136,8 +138,25 @@ def db(app):
     return _db
 
 
+class _FreshGlobalsClient(FlaskClient):
+    """Test client whose requests start with an empty `g`.
+
+    The `app` fixture keeps one app context open for the whole test (so tests share
+    `db.session` with the views). Flask reuses that context for requests, and with it
+    `g` — where Flask-WTF caches the CSRF token and Flask-Login the current user. A
+    browser's requests never share those, so neither may ours.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for key in list(g):
+                g.pop(key, None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = _FreshGlobalsClient
     return app.test_client()
 
 
