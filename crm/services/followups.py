@@ -1,0 +1,288 @@
+"""Follow-ups: create, complete, snooze, reschedule, reassign, cancel, and "My follow-ups".
+
+Every change bumps `version` and writes an audit event with old → new values in the
+same transaction. Services flush; the caller commits.
+
+`completed_at` is the moment a follow-up was *closed*: set when it is marked done and
+also when it is cancelled, so the partner timeline can place both events in time
+(`status` tells which it was).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from crm.extensions import db
+from crm.models import FollowUp, Interaction, Partner, User
+
+from . import access, audit, timeutil
+from .errors import ConflictError, ValidationError
+
+TITLE_MAX = 300
+#: a follow-up cannot be due before this (nor more than MAX_AHEAD from now)
+EARLIEST_DUE = datetime(1990, 1, 1, tzinfo=UTC)
+MAX_AHEAD = timedelta(days=366 * 5)
+#: ordered groups of "My follow-ups"
+GROUPS = ("overdue", "today", "this_week", "later")
+#: the audited columns of a follow-up
+_FIELDS = ("title", "due_at", "assignee_id", "status", "completed_at", "snoozed_until",
+           "interaction_id")
+#: safety cap on one list (a person's open follow-ups are far fewer in practice)
+LIST_LIMIT = 2000
+
+
+def _snapshot(fu: FollowUp) -> dict[str, Any]:
+    return {name: getattr(fu, name) for name in _FIELDS}
+
+
+def _parse_id(value: Any, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        raise ValidationError({field: "Choose a valid option."})
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError({field: "Choose a valid option."}) from None
+
+
+def check_due_at(value: Any, field: str = "due_at", *, now: datetime | None = None) -> datetime:
+    """An aware datetime between 1990 and five years ahead, else ValidationError on `field`."""
+    if not isinstance(value, datetime):
+        raise ValidationError({field: "Enter a date and time."})
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError({field: "The time must carry a time zone."})
+    now = now or timeutil.now_utc()
+    if value < EARLIEST_DUE:
+        raise ValidationError({field: "The date must be in 1990 or later."})
+    if value > now + MAX_AHEAD:
+        raise ValidationError({field: "The date must be within the next five years."})
+    return value.astimezone(UTC)
+
+
+def check_assignee(partner: Partner, assignee_id: Any, field: str = "assignee_id") -> User:
+    """The assignee: an active, non-viewer user who can see the partner."""
+    user_id = _parse_id(assignee_id, field)
+    if user_id is None:
+        raise ValidationError({field: "Choose who will do it."})
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        raise ValidationError({field: "Choose an active user."})
+    if not user.can_write:
+        raise ValidationError({field: f"{user.name} has a read-only account."})
+    if not access.can_see_partner(user, partner.id):
+        raise ValidationError({field: f"{user.name} cannot see this partner."})
+    return user
+
+
+def _check_title(value: Any, field: str = "title") -> str:
+    title = (value or "").strip() if isinstance(value, str) else ""
+    if not title:
+        raise ValidationError({field: "Say what needs doing."})
+    if len(title) > TITLE_MAX:
+        raise ValidationError({field: f"Keep the title under {TITLE_MAX} characters."})
+    return title
+
+
+def validate_follow_up(actor: User, partner: Partner, data: dict,
+                       prefix: str = "") -> dict[str, Any]:
+    """Check new follow-up data without writing; errors are keyed `prefix + field`.
+
+    The assignee defaults to `actor`. Used by `create_follow_up` and by
+    `interactions.log_interaction` before it writes anything.
+    """
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    checks = (
+        ("title", lambda: _check_title(data.get("title"), prefix + "title")),
+        ("due_at", lambda: check_due_at(data.get("due_at"), prefix + "due_at")),
+        ("assignee", lambda: check_assignee(
+            partner, data.get("assignee_id") or actor.id, prefix + "assignee_id")),
+        ("interaction_id", lambda: _check_interaction(partner, data.get("interaction_id"),
+                                                      prefix + "interaction_id")),
+    )
+    for key, check in checks:
+        try:
+            clean[key] = check()
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _check_interaction(partner: Partner, value: Any, field: str) -> int | None:
+    interaction_id = _parse_id(value, field)
+    if interaction_id is None:
+        return None
+    owner = db.session.scalar(select(Interaction.partner_id).where(
+        Interaction.id == interaction_id))
+    if owner != partner.id:
+        raise ValidationError({field: "That interaction is not with this partner."})
+    return interaction_id
+
+
+def create_follow_up(actor: User, partner: Partner, data: dict) -> FollowUp:
+    """Create an open follow-up (title, due_at, assignee_id, optional interaction_id)."""
+    access.ensure_can_write(actor)
+    if not access.can_see_partner(actor, partner.id):
+        raise access.NotVisible("Partner")
+    clean = validate_follow_up(actor, partner, data)
+    fu = FollowUp(title=clean["title"], partner_id=partner.id, due_at=clean["due_at"],
+                  assignee_id=clean["assignee"].id, created_by_id=actor.id,
+                  interaction_id=clean["interaction_id"], status="open", version=1)
+    db.session.add(fu)
+    db.session.flush()
+    audit.record("follow_up.create", actor=actor, object_type="follow_up", object_id=fu.id,
+                 changes=audit.diff({}, _snapshot(fu)), details={"partner_id": partner.id})
+    return fu
+
+
+def _change(actor: User, fu: FollowUp, action: str, **values: Any) -> FollowUp:
+    """Apply `values`, bump the version and audit old → new (nothing if nothing changed)."""
+    access.ensure_can_write(actor)
+    old = _snapshot(fu)
+    for name, value in values.items():
+        setattr(fu, name, value)
+    changes = audit.diff(old, _snapshot(fu))
+    if not changes:
+        return fu
+    fu.version = (fu.version or 1) + 1
+    db.session.flush()
+    audit.record(action, actor=actor, object_type="follow_up", object_id=fu.id,
+                 changes=changes, details={"partner_id": fu.partner_id})
+    return fu
+
+
+def _ensure_open(fu: FollowUp) -> None:
+    if fu.status != "open":
+        raise ConflictError(f"This follow-up is already {fu.status}.")
+
+
+def complete(actor: User, fu: FollowUp) -> FollowUp:
+    """Mark done. Completing a done follow-up again changes nothing (a double click)."""
+    access.ensure_can_write(actor)
+    if fu.status == "done":
+        return fu
+    _ensure_open(fu)
+    return _change(actor, fu, "follow_up.complete", status="done",
+                   completed_at=timeutil.now_utc())
+
+
+def snooze(actor: User, fu: FollowUp, until: datetime) -> FollowUp:
+    """Put off until `until`: sets `snoozed_until` AND moves `due_at` to `until`.
+
+    Moving `due_at` is deliberate: reminder dedupe keys include the due time, so the
+    reminders re-arm for the new date instead of being swallowed as already sent.
+    """
+    access.ensure_can_write(actor)
+    _ensure_open(fu)
+    until = check_due_at(until, "until")
+    if until <= timeutil.now_utc():
+        raise ValidationError({"until": "Snooze to a moment in the future."})
+    return _change(actor, fu, "follow_up.snooze", snoozed_until=until, due_at=until)
+
+
+def reschedule(actor: User, fu: FollowUp, due_at: datetime) -> FollowUp:
+    """Set a new due date (clears any snooze)."""
+    access.ensure_can_write(actor)
+    _ensure_open(fu)
+    due_at = check_due_at(due_at, "due_at")
+    return _change(actor, fu, "follow_up.reschedule", due_at=due_at, snoozed_until=None)
+
+
+def reassign(actor: User, fu: FollowUp, assignee_id: Any) -> FollowUp:
+    """Hand the follow-up to another active, non-viewer user who can see the partner."""
+    access.ensure_can_write(actor)
+    _ensure_open(fu)
+    partner = db.session.get(Partner, fu.partner_id)
+    assignee = check_assignee(partner, assignee_id)
+    return _change(actor, fu, "follow_up.reassign", assignee_id=assignee.id)
+
+
+def cancel(actor: User, fu: FollowUp) -> FollowUp:
+    """Close without doing it; `completed_at` records when it was closed."""
+    access.ensure_can_write(actor)
+    _ensure_open(fu)
+    return _change(actor, fu, "follow_up.cancel", status="cancelled",
+                   completed_at=timeutil.now_utc())
+
+
+# --- lists ---------------------------------------------------------------------------
+
+def group_bounds(now: datetime, tz: str | None) -> tuple[datetime, datetime]:
+    """(end of the local day, end of the local ISO week) as UTC instants."""
+    today = timeutil.local_date(now, tz)
+    tomorrow = today + timedelta(days=1)
+    next_monday = today + timedelta(days=7 - today.weekday())
+    return (timeutil.local_day_at(tomorrow, 0, tz), timeutil.local_day_at(next_monday, 0, tz))
+
+
+def group(items: Iterable[FollowUp], now: datetime, tz: str | None) -> dict[str, list[FollowUp]]:
+    """Split follow-ups (sorted by due_at) into overdue / today / this_week / later.
+
+    Overdue: due before `now`. Today: the rest of the user's local day. This week: until
+    the end of the local ISO week (Sunday night). Later: everything after.
+    """
+    end_today, end_week = group_bounds(now, tz)
+    groups: dict[str, list[FollowUp]] = {name: [] for name in GROUPS}
+    for fu in items:
+        if fu.due_at < now:
+            groups["overdue"].append(fu)
+        elif fu.due_at < end_today:
+            groups["today"].append(fu)
+        elif fu.due_at < end_week:
+            groups["this_week"].append(fu)
+        else:
+            groups["later"].append(fu)
+    return groups
+
+
+def _open(user: User):
+    return access.visible_follow_ups(user).where(FollowUp.status == "open")
+
+
+def _with_people(stmt):
+    """Eager partner (already joined by the visibility scope) and assignee, by due date."""
+    return stmt.options(contains_eager(FollowUp.partner), joinedload(FollowUp.assignee)).order_by(
+        FollowUp.due_at, FollowUp.id)
+
+
+def my_follow_ups(user: User, now: datetime | None = None) -> dict[str, list[FollowUp]]:
+    """The user's open follow-ups grouped in their time zone: one SQL statement.
+
+    `partner` and `assignee` are loaded eagerly, so templates never query.
+    """
+    now = now or timeutil.now_utc()
+    stmt = _with_people(_open(user).where(FollowUp.assignee_id == user.id)).limit(LIST_LIMIT)
+    items = db.session.scalars(stmt).unique().all()
+    return group(items, now, user.timezone)
+
+
+def team_overdue(user: User, now: datetime | None = None,
+                 limit: int = 200) -> tuple[list[FollowUp], int]:
+    """For managers and admins: the team's overdue follow-ups they may see, and the total.
+
+    A manager with a region scope sees the overdue items of partners in that region.
+    Two statements (the page and the count) whatever the number of rows.
+    """
+    if user.role not in ("manager", "admin"):
+        raise access.Forbidden("managers and admins only")
+    now = now or timeutil.now_utc()
+    stmt = _open(user).where(FollowUp.due_at < now)
+    if user.role == "manager" and user.region_scope:
+        stmt = stmt.where(Partner.region == user.region_scope)
+    total = db.session.scalar(stmt.with_only_columns(func.count(FollowUp.id))) or 0
+    items = db.session.scalars(_with_people(stmt).limit(limit)).unique().all()
+    return list(items), total
+
+
+def assignable_users() -> list[User]:
+    """Active, non-viewer users (a form's choices); the service re-checks on save."""
+    stmt = select(User).where(User.active.is_(True), User.role != "viewer").order_by(User.name)
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,308 @@
+"""Interactions: log and edit meetings, calls, emails … with a partner.
+
+Logging keeps `partner.last_interaction_at` equal to the LATEST `occurred_at` of the
+partner's interactions (not the latest saved) in the same transaction, and may create a
+follow-up in that transaction too. Services flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.orm import attributes
+
+from crm.extensions import db
+from crm.models import (
+    Contact,
+    Interaction,
+    Partner,
+    User,
+    interaction_contacts,
+    interaction_staff,
+)
+from crm.models.enums import INTERACTION_KINDS, SENSITIVITIES
+
+from . import access, audit, followups, timeutil
+from .errors import ConflictError, ValidationError
+
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+#: clocks differ and people log in other zones: up to a day ahead is accepted
+FUTURE_SLACK = timedelta(days=1)
+SUMMARY_MAX = 20_000
+OUTCOME_MAX = 20_000
+#: the fields a caller may set; anything else in `data` is ignored (no mass assignment)
+EDITABLE = ("kind", "occurred_at", "summary", "outcome", "contact_ids", "staff_ids",
+            "sensitivity")
+_AUDITED = ("kind", "occurred_at", "summary", "outcome", "sensitivity", "contact_ids",
+            "staff_ids")
+
+
+# --- validation ----------------------------------------------------------------------
+
+def _kind(value: Any) -> str:
+    if value not in INTERACTION_KINDS:
+        raise ValidationError({"kind": "Choose what kind of interaction it was."})
+    return value
+
+
+def _occurred_at(value: Any) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValidationError({"occurred_at": "Enter when it happened."})
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError({"occurred_at": "The time must carry a time zone."})
+    if value < EARLIEST:
+        raise ValidationError({"occurred_at": "The date must be in 1990 or later."})
+    if value > timeutil.now_utc() + FUTURE_SLACK:
+        raise ValidationError({"occurred_at": "The date cannot be in the future."})
+    return value.astimezone(UTC)
+
+
+def _text(value: Any, field: str, limit: int, *, required: bool) -> str | None:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        if required:
+            raise ValidationError({field: "Write a short summary of what was discussed."})
+        return None
+    if len(text) > limit:
+        raise ValidationError({field: f"Keep this under {limit:,} characters."})
+    return text
+
+
+def _sensitivity(value: Any, partner: Partner) -> str:
+    if value in (None, ""):
+        return access.default_interaction_sensitivity(partner)
+    if value not in SENSITIVITIES:
+        raise ValidationError({"sensitivity": "Choose standard, restricted or confidential."})
+    if not access.at_least(value, partner.sensitivity):
+        raise ValidationError({"sensitivity": (
+            f"This partner is {partner.sensitivity}: an interaction cannot be less sensitive.")})
+    return value
+
+
+def _ids(value: Any, field: str) -> list[int]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str | int) or not isinstance(value, Iterable):
+        value = [value]
+    try:
+        ids = sorted({int(v) for v in value if v not in (None, "")})
+    except (TypeError, ValueError):
+        raise ValidationError({field: "Choose from the list."}) from None
+    if len(ids) > 200:
+        raise ValidationError({field: "Choose at most 200."})
+    return ids
+
+
+def _contacts(actor: User, partner: Partner, value: Any) -> list[Contact]:
+    """Contacts of this partner that the actor may see; anything else is refused."""
+    ids = _ids(value, "contact_ids")
+    if not ids:
+        return []
+    stmt = access.visible_contacts(actor).where(Contact.id.in_(ids),
+                                                Contact.partner_id == partner.id)
+    found = list(db.session.scalars(stmt))
+    if len(found) != len(ids):
+        raise ValidationError({"contact_ids": "Choose people who work at this partner."})
+    return found
+
+
+def _staff(value: Any) -> list[User]:
+    ids = _ids(value, "staff_ids")
+    if not ids:
+        return []
+    found = list(db.session.scalars(select(User).where(User.id.in_(ids),
+                                                       User.active.is_(True))))
+    if len(found) != len(ids):
+        raise ValidationError({"staff_ids": "Choose active colleagues."})
+    return found
+
+
+def _clean(actor: User, partner: Partner, data: dict, keys: Iterable[str]) -> dict[str, Any]:
+    """Validate the given keys, collecting every field's error at once."""
+    checks = {
+        "kind": lambda: _kind(data.get("kind")),
+        "occurred_at": lambda: _occurred_at(data.get("occurred_at")),
+        "summary": lambda: _text(data.get("summary"), "summary", SUMMARY_MAX, required=True),
+        "outcome": lambda: _text(data.get("outcome"), "outcome", OUTCOME_MAX, required=False),
+        "sensitivity": lambda: _sensitivity(data.get("sensitivity"), partner),
+        "contact_ids": lambda: _contacts(actor, partner, data.get("contact_ids")),
+        "staff_ids": lambda: _staff(data.get("staff_ids")),
+    }
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key in keys:
+        try:
+            clean[key] = checks[key]()
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+# --- last_interaction_at --------------------------------------------------------------
+
+def _set_last(partner: Partner, value: datetime | None) -> None:
+    """Reflect a value written by SQL on the loaded object without another SELECT."""
+    attributes.set_committed_value(partner, "last_interaction_at", value)
+
+
+def _raise_last(partner: Partner, occurred_at: datetime) -> None:
+    """last = max(last, occurred_at) in one UPDATE.
+
+    Safe under concurrent logging: PostgreSQL re-evaluates the CASE on the newest row
+    version when two transactions update the same partner.
+    """
+    col = Partner.last_interaction_at
+    stmt = (
+        update(Partner).where(Partner.id == partner.id)
+        .values(last_interaction_at=case((col.is_(None), occurred_at),
+                                         (col < occurred_at, occurred_at), else_=col))
+        .returning(Partner.last_interaction_at)
+        .execution_options(synchronize_session=False)
+    )
+    _set_last(partner, db.session.execute(stmt).scalar_one())
+
+
+def recompute_last_interaction(partner: Partner) -> datetime | None:
+    """last = the latest occurred_at among the partner's interactions (after an edit)."""
+    latest = (select(func.max(Interaction.occurred_at))
+              .where(Interaction.partner_id == partner.id).scalar_subquery())
+    stmt = (
+        update(Partner).where(Partner.id == partner.id)
+        .values(last_interaction_at=latest)
+        .returning(Partner.last_interaction_at)
+        .execution_options(synchronize_session=False)
+    )
+    value = db.session.execute(stmt).scalar_one()
+    _set_last(partner, value)
+    return value
+
+
+# --- writes ---------------------------------------------------------------------------
+
+def _prefixed(exc: ValidationError, prefix: str) -> dict[str, str]:
+    return {prefix + key: message for key, message in exc.fields.items()}
+
+
+def log_interaction(actor: User, partner: Partner, data: dict,
+                    follow_up: dict | None = None) -> Interaction:
+    """Log an interaction (and optionally its follow-up) in the caller's transaction.
+
+    `data`: kind, occurred_at (aware), summary, outcome, contact_ids, staff_ids,
+    sensitivity (defaults to the partner's; law enforcement → restricted). Follow-up
+    errors are reported as `follow_up.title`, `follow_up.due_at`, `follow_up.assignee_id`.
+    Everything is validated before anything is written.
+    """
+    access.ensure_can_write(actor)
+    if not access.can_see_partner(actor, partner.id):
+        raise access.NotVisible("Partner")
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    fu_clean: dict[str, Any] | None = None
+    if partner.archived:
+        errors["partner_id"] = "This partner is archived; restore it before logging."
+    try:
+        clean = _clean(actor, partner, data, EDITABLE)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    if follow_up is not None:
+        try:
+            fu_clean = followups.validate_follow_up(actor, partner, follow_up,
+                                                    prefix="follow_up.")
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationError(errors)
+
+    interaction = Interaction(
+        partner_id=partner.id, kind=clean["kind"], occurred_at=clean["occurred_at"],
+        summary=clean["summary"], outcome=clean["outcome"], sensitivity=clean["sensitivity"],
+        logged_by_id=actor.id, version=1,
+    )
+    interaction.contacts = clean["contact_ids"]
+    interaction.staff = clean["staff_ids"]
+    db.session.add(interaction)
+    db.session.flush()
+    _raise_last(partner, interaction.occurred_at)
+    audit.record("interaction.create", actor=actor, object_type="interaction",
+                 object_id=interaction.id, changes=audit.diff({}, _snapshot(interaction,
+                 clean["contact_ids"], clean["staff_ids"])), details={"partner_id": partner.id})
+    if fu_clean is not None:
+        followups.create_follow_up(actor, partner, {**follow_up,
+                                                    "assignee_id": fu_clean["assignee"].id,
+                                                    "interaction_id": interaction.id})
+    return interaction
+
+
+def _snapshot(interaction: Interaction, contacts: list[Contact] | list[int],
+              staff: list[User] | list[int]) -> dict[str, Any]:
+    values = {name: getattr(interaction, name) for name in _AUDITED[:5]}
+    values["contact_ids"] = sorted(getattr(c, "id", c) for c in contacts)
+    values["staff_ids"] = sorted(getattr(u, "id", u) for u in staff)
+    return values
+
+
+def _current_ids(table, interaction_id: int, column) -> list[int]:
+    return sorted(db.session.scalars(select(column).where(
+        table.c.interaction_id == interaction_id)))
+
+
+def _replace_links(table, interaction_id: int, column_name: str, ids: list[int]) -> None:
+    db.session.execute(delete(table).where(table.c.interaction_id == interaction_id))
+    if ids:
+        db.session.execute(insert(table), [
+            {"interaction_id": interaction_id, column_name: i} for i in ids])
+
+
+def update_interaction(actor: User, interaction: Interaction, data: dict, *,
+                       expected_version: int | None = None) -> Interaction:
+    """Change the keys present in `data` (a PATCH); bump the version; audit old → new.
+
+    Only EDITABLE keys are read. When `occurred_at` moves, the partner's
+    `last_interaction_at` is recomputed from all its interactions. `expected_version`
+    (the form's or the API's ETag) guards against overwriting someone else's edit.
+    """
+    access.ensure_can_write(actor)
+    if expected_version is not None and expected_version != interaction.version:
+        raise ConflictError("Someone changed this interaction since you opened it.")
+    partner = db.session.get(Partner, interaction.partner_id)
+    keys = [k for k in EDITABLE if k in data]
+    clean = _clean(actor, partner, data, keys)
+    old_contacts = _current_ids(interaction_contacts, interaction.id,
+                                interaction_contacts.c.contact_id)
+    old_staff = _current_ids(interaction_staff, interaction.id, interaction_staff.c.user_id)
+    old = _snapshot(interaction, old_contacts, old_staff)
+    new_contacts = ([c.id for c in clean["contact_ids"]] if "contact_ids" in clean
+                    else old_contacts)
+    new_staff = [u.id for u in clean["staff_ids"]] if "staff_ids" in clean else old_staff
+    for key in ("kind", "occurred_at", "summary", "outcome", "sensitivity"):
+        if key in clean:
+            setattr(interaction, key, clean[key])
+    changes = audit.diff(old, _snapshot(interaction, new_contacts, new_staff))
+    if not changes:
+        return interaction
+    if new_contacts != old_contacts:
+        _replace_links(interaction_contacts, interaction.id, "contact_id", new_contacts)
+    if new_staff != old_staff:
+        _replace_links(interaction_staff, interaction.id, "user_id", new_staff)
+    for rel in ("contacts", "staff"):
+        if rel in interaction.__dict__:
+            db.session.expire(interaction, [rel])
+    interaction.version = (interaction.version or 1) + 1
+    db.session.flush()
+    if "occurred_at" in changes:
+        recompute_last_interaction(partner)
+    audit.record("interaction.update", actor=actor, object_type="interaction",
+                 object_id=interaction.id, changes=changes,
+                 details={"partner_id": partner.id})
+    return interaction
+
+
+def linked_ids(interaction: Interaction) -> tuple[list[int], list[int]]:
+    """(contact ids, staff ids) present at an interaction: two small queries."""
+    return (_current_ids(interaction_contacts, interaction.id, interaction_contacts.c.contact_id),
+            _current_ids(interaction_staff, interaction.id, interaction_staff.c.user_id))
