@@ -12,7 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = Path(os.environ.get("CRM_INSTANCE_PATH", ROOT / "instance"))
+
+
+def instance_dir() -> Path:
+    """instance/ (or CRM_INSTANCE_PATH): SQLite file, outbox, embedded broker, secret key."""
+    return Path(os.environ.get("CRM_INSTANCE_PATH") or ROOT / "instance")
+
+
+INSTANCE_DIR = instance_dir()  # as seen at import; configs re-read it when built
 
 
 class ConfigError(RuntimeError):
@@ -33,8 +40,8 @@ def _int(name: str, default: int) -> int:
 
 def _persistent_secret_key() -> str:
     """Development key generated once into instance/, so sessions survive restarts."""
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    path = INSTANCE_DIR / "secret_key"
+    instance_dir().mkdir(parents=True, exist_ok=True)
+    path = instance_dir() / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
@@ -70,8 +77,9 @@ class BaseConfig:
         self.SMTP_TIMEOUT = _int("SMTP_TIMEOUT", 10)
         self.MAIL_FROM = env.get("MAIL_FROM") or "crm@localhost"
         self.CRM_BASE_URL = (env.get("CRM_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-        self.OUTBOX_DIR = str(INSTANCE_DIR / "outbox")
-        self.BROKER_DIR = str(INSTANCE_DIR / "broker")
+        self.INSTANCE_DIR = str(instance_dir())
+        self.OUTBOX_DIR = str(instance_dir() / "outbox")
+        self.BROKER_DIR = str(instance_dir() / "broker")
         self.TRUSTED_HOSTS = [h for h in env.get("TRUSTED_HOSTS", "").split(",") if h] or None
 
         self.SESSION_COOKIE_HTTPONLY = True
@@ -97,8 +105,11 @@ class BaseConfig:
         self.ESCALATION_DAYS = _int("ESCALATION_DAYS", 7)
         self.DELIVERY_MAX_ATTEMPTS = _int("DELIVERY_MAX_ATTEMPTS", 5)
         self.DELIVERY_STUCK_MINUTES = _int("DELIVERY_STUCK_MINUTES", 10)
+        #: first retry delay of a temporarily failed email (doubles per attempt, jittered)
+        self.DELIVERY_RETRY_BASE_SECONDS = _int("DELIVERY_RETRY_BASE_SECONDS", 30)
         self.IMPORT_MAX_BYTES = _int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
         self.API_RATE_LIMIT = env.get("API_RATE_LIMIT", "300 per minute")
+        self.BENCH_ENDPOINTS = _bool("CRM_BENCH")  #: /bench/* + X-SQL-Count (make bench)
         self.CELERY = self.celery_config()
 
     # --- hooks -------------------------------------------------------------
@@ -106,8 +117,8 @@ class BaseConfig:
         return _persistent_secret_key()
 
     def default_database_url(self) -> str:
-        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{INSTANCE_DIR / 'crm.sqlite3'}"
+        instance_dir().mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{instance_dir() / 'crm.sqlite3'}"
 
     @staticmethod
     def engine_options(url: str) -> dict:
@@ -135,7 +146,7 @@ class BaseConfig:
             "broker_connection_retry_on_startup": True,
             "timezone": "UTC",
             "enable_utc": True,
-            "beat_schedule_filename": str(INSTANCE_DIR / "celerybeat-schedule"),
+            "beat_schedule_filename": str(instance_dir() / "celerybeat-schedule"),
         }
         if self.REDIS_URL:
             common.update(

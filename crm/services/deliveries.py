@@ -1,6 +1,6 @@
 """The notification ledger (DESIGN.md §3): one Delivery row per email that should exist.
 
-PUBLIC INTERFACE (other areas rely on it — the reminders issue implements the bodies):
+PUBLIC INTERFACE (other areas rely on it):
 
 - `insert_ignore(rows: list[dict]) -> list[int]`
     Insert ledger rows, ignoring any whose `dedupe_key` already exists
@@ -10,6 +10,10 @@ PUBLIC INTERFACE (other areas rely on it — the reminders issue implements the 
 - `@renderer(kind)` decorator: registers `fn(rows: list[Delivery]) -> crm.mail.Email | None`
     that builds the one email for a batch of rows of that kind (None: nothing to send any
     more, e.g. the follow-up was completed — the rows are then closed without sending).
+    A renderer may also drop single rows from a batch with `skip(row, reason)`.
+    `@renderer(kind, with_settings=True)` passes a second argument: the `settings` dict the
+    task layer built from the app config (secret key, base URL…), since services never
+    read flask.current_app.
 - Celery task `tasks.delivery.send` with args `[ids: list[int]]`: claims the rows
     (FOR UPDATE SKIP LOCKED on PostgreSQL), renders with the registered renderer, sends
     one email with a Message-ID stored on the rows before sending, marks them sent;
@@ -17,25 +21,286 @@ PUBLIC INTERFACE (other areas rely on it — the reminders issue implements the 
 - Enqueue after commit from anywhere: `crm.celery_app.enqueue(app, "tasks.delivery.send", ids)`
     (never raises; if the broker is down, the reminders sweep re-enqueues rows left
     `queued` too long).
+
+The send protocol (tasks/delivery.py commits between the steps):
+  1. `claim(ids)`: lock the rows still `queued`/`sending`, attempts += 1, status `sending`,
+     Message-ID generated once (kept on a retry) — committed BEFORE any SMTP traffic.
+  2. `lock_for_send(claimed)`: lock them again, fenced on the attempt number (another worker
+     that re-claimed them meanwhile wins), render, send while holding the lock, then
+     `mark_sent` and commit. A crash between SMTP acceptance and that commit leaves the row
+     `sending` with its Message-ID: the stuck-row sweep re-sends it with the SAME Message-ID.
+  3. Errors: `mark_retry` (temporary, back to `queued`) or `mark_failed` (permanent, or the
+     attempts are used up).
+
+A row closed without sending (the renderer returned None or skipped it) is marked `sent`
+with `sent_at` NULL and `last_error` saying why, so the admin page shows it as settled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-RENDERERS: dict[str, Callable[[list[Any]], Any]] = {}
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from crm.extensions import db
+from crm.models import Delivery
+from crm.models._types import utcnow
+
+RENDERERS: dict[str, Callable[..., Any]] = {}
+_WITH_SETTINGS: set[str] = set()
+#: the optional columns a ledger row may set in `insert_ignore`
+_OPTIONAL = ("recipient_id", "recipient_email", "batch_key", "subject", "payload")
+#: last_error prefix for rows closed without sending
+NOT_SENT = "not sent: "
+ERROR_MAX = 2000
 
 
-def renderer(kind: str) -> Callable:
+def renderer(kind: str, *, with_settings: bool = False) -> Callable:
     """Register the function that builds the email for rows of `kind`."""
 
     def decorator(fn: Callable) -> Callable:
         RENDERERS[kind] = fn
+        if with_settings:
+            _WITH_SETTINGS.add(kind)
+        else:
+            _WITH_SETTINGS.discard(kind)
         return fn
 
     return decorator
 
 
-def insert_ignore(rows: list[dict]) -> list[int]:  # pragma: no cover - implemented by reminders
-    raise NotImplementedError
+def insert_ignore(rows: list[dict]) -> list[int]:
+    """Insert ledger rows, silently skipping existing dedupe keys; ids of the new rows.
+
+    One INSERT … ON CONFLICT DO NOTHING RETURNING id per 500 rows, whatever the backend.
+    """
+    if not rows:
+        return []
+    now = utcnow()
+    values = []
+    for row in rows:
+        if not row.get("kind") or not row.get("dedupe_key"):
+            raise ValueError("a ledger row needs kind and dedupe_key")
+        value = {"kind": row["kind"], "dedupe_key": row["dedupe_key"],
+                 "status": "queued", "attempts": 0, "created_at": now, "updated_at": now,
+                 "enqueued_at": row.get("enqueued_at", now)}
+        value.update({name: row.get(name) for name in _OPTIONAL})
+        values.append(value)
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    ids: list[int] = []
+    for start in range(0, len(values), 500):
+        chunk = values[start:start + 500]
+        stmt = (insert(Delivery).values(list(chunk))
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(Delivery.id))
+        ids.extend(db.session.scalars(stmt).all())
+    db.session.flush()
+    return sorted(ids)
+
+
+def batches(rows: Iterable[Delivery]) -> list[list[int]]:
+    """Group row ids into send batches: one per batch_key (rows without one go alone)."""
+    groups: dict[str, list[int]] = {}
+    for row in rows:
+        groups.setdefault(row.batch_key or f"#{row.id}", []).append(row.id)
+    return [sorted(ids) for ids in groups.values()]
+
+
+def _locked(stmt: Select) -> Select:
+    """Row locks that skip rows another worker holds (PostgreSQL); plain select elsewhere."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
+@dataclass
+class Claim:
+    """Rows this worker now owns for one attempt, and the attempt number of each (the fence)."""
+
+    rows: list[Delivery]
+    attempts: dict[int, int]
+    given_up: list[Delivery]
+
+    @property
+    def ids(self) -> list[int]:
+        return [row.id for row in self.rows]
+
+
+def claim(ids: list[int], *, max_attempts: int, new_message_id: Callable[[], str],
+          now: datetime | None = None) -> Claim:
+    """Lock the rows still to send, count the attempt and fix their Message-ID (flushes).
+
+    Rows already `sent`/`failed`, or locked by another worker, are left alone. Rows whose
+    attempts are used up (repeated crashes) are marked `failed` instead.
+    """
+    now = now or utcnow()
+    rows = list(db.session.scalars(_locked(
+        select(Delivery).where(Delivery.id.in_(ids),
+                               Delivery.status.in_(("queued", "sending")))
+        .order_by(Delivery.id))))
+    given_up = [row for row in rows if row.attempts >= max_attempts]
+    for row in given_up:
+        _fail(row, f"gave up after {row.attempts} attempts"
+              + (f" (last: {row.last_error})" if row.last_error else ""), now)
+    rows = [row for row in rows if row.attempts < max_attempts]
+    message_ids: dict[str, str] = {}
+    for row in rows:
+        key = row.batch_key or f"#{row.id}"
+        if key not in message_ids:
+            existing = next((r.message_id for r in rows
+                             if (r.batch_key or f"#{r.id}") == key and r.message_id), None)
+            message_ids[key] = existing or new_message_id()
+        row.message_id = message_ids[key]
+        row.attempts += 1
+        row.status = "sending"
+        row.updated_at = now
+    db.session.flush()
+    return Claim(rows=rows, attempts={row.id: row.attempts for row in rows}, given_up=given_up)
+
+
+def lock_for_send(claimed: Claim, ids: list[int] | None = None) -> list[Delivery]:
+    """Lock the claimed rows (or `ids` among them) again for the send itself.
+
+    Returns only the rows no other worker re-claimed since (their attempt is still ours).
+    """
+    ids = claimed.ids if ids is None else ids
+    if not ids:
+        return []
+    rows = db.session.scalars(_locked(
+        select(Delivery).where(Delivery.id.in_(ids), Delivery.status == "sending")
+        .order_by(Delivery.id)).execution_options(populate_existing=True))
+    return [row for row in rows if row.attempts == claimed.attempts.get(row.id)]
+
+
+def render(rows: list[Delivery], settings: Mapping[str, Any]) -> Any:
+    """The email for a batch (all rows share one renderer), or None if nothing is left."""
+    kind = rows[0].kind
+    fn = RENDERERS.get(kind)
+    if fn is None:
+        raise LookupError(f"no renderer registered for delivery kind {kind!r}")
+    return fn(rows, settings) if kind in _WITH_SETTINGS else fn(rows)
+
+
+def skip(row: Delivery, reason: str, now: datetime | None = None) -> None:
+    """Close a row without sending it (the thing it announced no longer applies)."""
+    row.status = "sent"
+    row.sent_at = None
+    row.last_error = (NOT_SENT + reason)[:ERROR_MAX]
+    row.updated_at = now or utcnow()
+
+
+def is_skipped(row: Delivery) -> bool:
+    return row.status == "sent" and bool(row.last_error) and row.last_error.startswith(NOT_SENT)
+
+
+def mark_sent(rows: list[Delivery], message_id: str, now: datetime | None = None) -> None:
+    """The SMTP server accepted the email (flushes)."""
+    now = now or utcnow()
+    for row in rows:
+        if row.status != "sending":  # skipped by the renderer
+            continue
+        row.status = "sent"
+        row.message_id = message_id
+        row.sent_at = now
+        row.last_error = None
+        row.updated_at = now
+    db.session.flush()
+
+
+def mark_retry(rows: list[Delivery], error: str, *, max_attempts: int,
+               now: datetime | None = None) -> bool:
+    """A temporary failure: back to `queued` (True) or `failed` if attempts are used up."""
+    now = now or utcnow()
+    retry = False
+    for row in rows:
+        if row.attempts >= max_attempts:
+            _fail(row, f"{error} (after {row.attempts} attempts)", now)
+        else:
+            row.status = "queued"
+            row.last_error = error[:ERROR_MAX]
+            row.updated_at = now
+            retry = True
+    db.session.flush()
+    return retry
+
+
+def mark_failed(rows: list[Delivery], error: str, now: datetime | None = None) -> None:
+    """A permanent failure: no retry (flushes)."""
+    for row in rows:
+        _fail(row, error, now or utcnow())
+    db.session.flush()
+
+
+def _fail(row: Delivery, error: str, now: datetime) -> None:
+    row.status = "failed"
+    row.last_error = error[:ERROR_MAX]
+    row.updated_at = now
+
+
+def backoff_seconds(attempt: int, base: float, cap: float, rand: Callable[[], float]) -> float:
+    """Exponential backoff with full-ish jitter: base·2^(attempt-1), capped, times 0.5–1.0."""
+    raw = min(cap, base * (2 ** max(0, attempt - 1)))
+    return raw * (0.5 + rand() / 2)
+
+
+def requeue_stuck(now: datetime, stuck_minutes: int = 10) -> list[list[int]]:
+    """Rows left `queued` or `sending` longer than `stuck_minutes`: id batches to enqueue again.
+
+    Stamps them (`enqueued_at`, `updated_at` = now) so each is re-enqueued at most once per
+    period. A flushed broker, a lost task or a killed worker therefore loses nothing.
+    """
+    cutoff = now - timedelta(minutes=stuck_minutes)
+    stuck = db.session.scalars(_locked(
+        select(Delivery).where(Delivery.status.in_(("queued", "sending")),
+                               Delivery.updated_at < cutoff)
+        .order_by(Delivery.id))).all()
+    if not stuck:
+        return []
+    db.session.execute(
+        update(Delivery).where(Delivery.id.in_([row.id for row in stuck]))
+        .values(enqueued_at=now, updated_at=now).execution_options(synchronize_session=False))
+    db.session.flush()
+    return batches(stuck)
+
+
+def retry_failed(delivery: Delivery, now: datetime | None = None) -> list[int]:
+    """Give a failed row (and the failed rows of its batch) a fresh set of attempts."""
+    if delivery.status != "failed":
+        raise ValueError("only a failed delivery can be retried")
+    now = now or utcnow()
+    rows = [delivery]
+    if delivery.batch_key:
+        rows = list(db.session.scalars(select(Delivery).where(
+            Delivery.batch_key == delivery.batch_key, Delivery.status == "failed")))
+    for row in rows:
+        row.status = "queued"
+        row.attempts = 0
+        row.enqueued_at = now
+        row.updated_at = now
+    db.session.flush()
+    return sorted(row.id for row in rows)
+
+
+def list_query(status: str | None = None, kind: str | None = None) -> Select:
+    """Ledger rows for the admin page, newest first, with their recipient loaded."""
+    from sqlalchemy.orm import selectinload
+
+    stmt = select(Delivery).options(selectinload(Delivery.recipient)).order_by(
+        Delivery.created_at.desc(), Delivery.id.desc())
+    if status:
+        stmt = stmt.where(Delivery.status == status)
+    if kind:
+        stmt = stmt.where(Delivery.kind == kind)
+    return stmt
+
+
+def status_counts() -> dict[str, int]:
+    """How many rows are in each status (one GROUP BY)."""
+    return dict(db.session.execute(
+        select(Delivery.status, func.count()).group_by(Delivery.status)).all())
+
