@@ -11,7 +11,7 @@ also when it is cancelled, so the partner timeline can place both events in time
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,6 +27,8 @@ TITLE_MAX = 300
 #: a follow-up cannot be due before this (nor more than MAX_AHEAD from now)
 EARLIEST_DUE = datetime(1990, 1, 1, tzinfo=UTC)
 MAX_AHEAD = timedelta(days=366 * 5)
+#: the local hour a date-only due date or snooze stands for (a morning reminder)
+DUE_HOUR = 9
 #: ordered groups of "My follow-ups"
 GROUPS = ("overdue", "today", "this_week", "later")
 #: the audited columns of a follow-up
@@ -215,24 +217,31 @@ def cancel(actor: User, fu: FollowUp) -> FollowUp:
 
 # --- lists ---------------------------------------------------------------------------
 
-def group_bounds(now: datetime, tz: str | None) -> tuple[datetime, datetime]:
-    """(end of the local day, end of the local ISO week) as UTC instants."""
+def local_due(day: date, tz: str | None) -> datetime:
+    """A due *date* typed by a person means DUE_HOUR o'clock that day in their zone."""
+    return timeutil.local_day_at(day, DUE_HOUR, tz)
+
+
+def group_bounds(now: datetime, tz: str | None) -> tuple[datetime, datetime, datetime]:
+    """(start of the local day, its end, end of the local ISO week) as UTC instants."""
     today = timeutil.local_date(now, tz)
-    tomorrow = today + timedelta(days=1)
     next_monday = today + timedelta(days=7 - today.weekday())
-    return (timeutil.local_day_at(tomorrow, 0, tz), timeutil.local_day_at(next_monday, 0, tz))
+    return (timeutil.local_day_at(today, 0, tz),
+            timeutil.local_day_at(today + timedelta(days=1), 0, tz),
+            timeutil.local_day_at(next_monday, 0, tz))
 
 
 def group(items: Iterable[FollowUp], now: datetime, tz: str | None) -> dict[str, list[FollowUp]]:
     """Split follow-ups (sorted by due_at) into overdue / today / this_week / later.
 
-    Overdue: due before `now`. Today: the rest of the user's local day. This week: until
-    the end of the local ISO week (Sunday night). Later: everything after.
+    Grouped by the user's local calendar day, as people think of due dates: overdue means
+    due on an earlier day; today is the whole local day (something due at 09:00 is still
+    "today" at 15:00); this week runs to the end of the local ISO week (Sunday night).
     """
-    end_today, end_week = group_bounds(now, tz)
+    start_today, end_today, end_week = group_bounds(now, tz)
     groups: dict[str, list[FollowUp]] = {name: [] for name in GROUPS}
     for fu in items:
-        if fu.due_at < now:
+        if fu.due_at < start_today:
             groups["overdue"].append(fu)
         elif fu.due_at < end_today:
             groups["today"].append(fu)
@@ -268,13 +277,15 @@ def team_overdue(user: User, now: datetime | None = None,
                  limit: int = 200) -> tuple[list[FollowUp], int]:
     """For managers and admins: the team's overdue follow-ups they may see, and the total.
 
+    Overdue as in "My follow-ups": due before today in the viewer's time zone.
+
     A manager with a region scope sees the overdue items of partners in that region.
     Two statements (the page and the count) whatever the number of rows.
     """
     if user.role not in ("manager", "admin"):
         raise access.Forbidden("managers and admins only")
-    now = now or timeutil.now_utc()
-    stmt = _open(user).where(FollowUp.due_at < now)
+    start_today = group_bounds(now or timeutil.now_utc(), user.timezone)[0]
+    stmt = _open(user).where(FollowUp.due_at < start_today)
     if user.role == "manager" and user.region_scope:
         stmt = stmt.where(Partner.region == user.region_scope)
     total = db.session.scalar(stmt.with_only_columns(func.count(FollowUp.id))) or 0

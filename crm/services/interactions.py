@@ -306,3 +306,26 @@ def linked_ids(interaction: Interaction) -> tuple[list[int], list[int]]:
     """(contact ids, staff ids) present at an interaction: two small queries."""
     return (_current_ids(interaction_contacts, interaction.id, interaction_contacts.c.contact_id),
             _current_ids(interaction_staff, interaction.id, interaction_staff.c.user_id))
+
+
+# --- choices for forms ---------------------------------------------------------------
+
+def contact_choices(actor: User, partner: Partner) -> list[Contact]:
+    """The partner's current contacts the actor may see (one query)."""
+    stmt = (access.visible_contacts(actor)
+            .where(Contact.partner_id == partner.id, Contact.archived.is_(False))
+            .order_by(Contact.name, Contact.id).limit(500))
+    return list(db.session.scalars(stmt))
+
+
+def partner_choices(actor: User, limit: int = 200) -> list[Partner]:
+    """Visible, non-archived partners by name: the picker when no autocomplete exists."""
+    stmt = (access.visible_partners(actor).where(Partner.archived.is_(False))
+            .order_by(Partner.name_key, Partner.id).limit(limit))
+    return list(db.session.scalars(stmt))
+
+
+def staff_choices() -> list[User]:
+    """Active colleagues who may be listed as present (one query)."""
+    return list(db.session.scalars(select(User).where(User.active.is_(True))
+                                   .order_by(User.name, User.id)))

@@ -201,8 +201,9 @@ def test_my_follow_ups_grouped_in_user_zone(db, make):
     partner = make.make_partner(owner=user)
     now = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
     due = {
-        "overdue": now - timedelta(minutes=5),
-        "today": datetime(2026, 3, 3, 10, 30, tzinfo=UTC),  # Tue 23:30 local
+        "overdue": datetime(2026, 3, 2, 10, 59, tzinfo=UTC),  # Mon 23:59 local
+        "today": datetime(2026, 3, 2, 11, 0, tzinfo=UTC),  # Tue 00:00 local, already past
+        "today ": datetime(2026, 3, 3, 10, 30, tzinfo=UTC),  # Tue 23:30 local
         "this_week": datetime(2026, 3, 8, 10, 0, tzinfo=UTC),  # Sun 23:00 local
         "later": datetime(2026, 3, 8, 11, 30, tzinfo=UTC),  # Mon 00:30 local
     }
@@ -211,8 +212,9 @@ def test_my_follow_ups_grouped_in_user_zone(db, make):
     make.make_follow_up(partner, user, title="closed", due_at=now, status="done")
     make.make_follow_up(partner, make.make_user(), title="someone else's", due_at=now)
     groups = followups.my_follow_ups(user, now)
-    assert {k: [f.title for f in v] for k, v in groups.items()} == {
-        name: [name] for name in due}
+    assert {k: [f.title.strip() for f in v] for k, v in groups.items()} == {
+        "overdue": ["overdue"], "today": ["today", "today"], "this_week": ["this_week"],
+        "later": ["later"]}
 
 
 def test_team_overdue_is_for_managers_in_their_region(db, make):
