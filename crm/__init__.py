@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from config import INSTANCE_DIR, BaseConfig, load_config
+from config import BaseConfig, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,7 +18,7 @@ def create_app(config_name: str | BaseConfig | None = None, **overrides) -> Flas
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
-        instance_path=str(INSTANCE_DIR),
+        instance_path=config.INSTANCE_DIR,
         instance_relative_config=True,
     )
     app.config.from_object(config)
