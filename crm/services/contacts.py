@@ -1,0 +1,127 @@
+"""Contacts: people at a partner. Validated here; only the keys in FIELDS are read.
+
+A contact may be more sensitive than its partner, never less; one email per partner
+(case-insensitive, backed by the unique index uq_contacts_partner_email).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pycountry
+from sqlalchemy import func, select
+
+from crm.extensions import db
+from crm.models import Contact, Partner, User
+from crm.models.enums import SENSITIVITIES
+
+from . import access, audit
+from .errors import ValidationError
+from .partners import clean_email, clean_text
+
+FIELDS = ("name", "title", "email", "phone", "language", "notes", "sensitivity")
+_PHONE = re.compile(r"^\+?[\d\s().\-/]{3,}(\s*(ext\.?|x)\s*\d+)?$", re.IGNORECASE)
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """(ISO 639-1 code, name) for the languages that have a two-letter code."""
+    return sorted(((lang.alpha_2, lang.name) for lang in pycountry.languages
+                   if hasattr(lang, "alpha_2")), key=lambda c: c[1])
+
+
+def _validate(partner: Partner, data: dict, partial: bool,
+              contact_id: int | None = None) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    keys = [k for k in FIELDS if k in data]
+    if not partial:
+        keys = list(dict.fromkeys(["name", *keys]))
+    for key in keys:
+        value = data.get(key)
+        if key == "name":
+            out[key] = clean_text(value, 200, key, errors, required=True)
+        elif key == "title":
+            out[key] = clean_text(value, 200, key, errors)
+        elif key == "email":
+            out[key] = clean_email(value, errors)
+        elif key == "phone":
+            phone = clean_text(value, 50, key, errors)
+            if phone and key not in errors and not _PHONE.match(phone):
+                errors[key] = "Enter a phone number such as +66 2 123 4567."
+            out[key] = phone
+        elif key == "language":
+            code = (str(value or "").strip().lower()) or None
+            if code and pycountry.languages.get(alpha_2=code) is None:
+                errors[key] = "Choose a language from the list."
+            out[key] = code
+        elif key == "notes":
+            out[key] = clean_text(value, 10_000, key, errors)
+        elif key == "sensitivity":
+            if value not in SENSITIVITIES:
+                errors[key] = "Choose standard, restricted or confidential."
+            elif not access.at_least(value, partner.sensitivity):
+                errors[key] = (f"A contact cannot be less sensitive than its partner "
+                               f"({partner.sensitivity}).")
+            out[key] = value
+    if out.get("email") and "email" not in errors:
+        stmt = select(Contact.id).where(Contact.partner_id == partner.id,
+                                        func.lower(Contact.email) == out["email"].lower())
+        if contact_id is not None:
+            stmt = stmt.where(Contact.id != contact_id)
+        if db.session.scalar(stmt) is not None:
+            errors["email"] = "Another contact at this partner already has this email."
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _snapshot(contact: Contact) -> dict[str, Any]:
+    return {k: getattr(contact, k) for k in FIELDS}
+
+
+def _ensure_still_visible(actor: User, contact: Contact) -> None:
+    db.session.flush()
+    stmt = access.visible_contacts(actor, select(Contact.id)).where(Contact.id == contact.id)
+    if db.session.scalar(stmt) is None:
+        raise ValidationError({"sensitivity": "With this sensitivity you could no longer see "
+                                              "this contact; choose a lower one."})
+
+
+def create_contact(actor: User, partner: Partner, data: dict) -> Contact:
+    """Add a contact at `partner` (sensitivity defaults to the partner's); audit; flush."""
+    access.ensure_can_write(actor)
+    data = dict(data)
+    if not data.get("sensitivity"):
+        data["sensitivity"] = partner.sensitivity
+    values = _validate(partner, data, partial=False)
+    contact = Contact(partner_id=partner.id, archived=False, version=1, **values)
+    db.session.add(contact)
+    _ensure_still_visible(actor, contact)
+    audit.record("contact.create", actor=actor, object_type="contact", object_id=contact.id,
+                 changes=audit.diff({}, _snapshot(contact)),
+                 details={"partner_id": partner.id})
+    return contact
+
+
+def update_contact(actor: User, contact: Contact, data: dict) -> Contact:
+    """Change the keys present in `data`; bump version when something changed; audit."""
+    access.ensure_can_write(actor)
+    partner = db.session.get(Partner, contact.partner_id)
+    values = _validate(partner, data, partial=True, contact_id=contact.id)
+    before = _snapshot(contact)
+    for key, value in values.items():
+        setattr(contact, key, value)
+    changes = audit.diff(before, _snapshot(contact))
+    if not changes:
+        return contact
+    contact.version = (contact.version or 1) + 1
+    if "sensitivity" in changes:
+        _ensure_still_visible(actor, contact)
+    audit.record("contact.update", actor=actor, object_type="contact", object_id=contact.id,
+                 changes=changes, details={"partner_id": contact.partner_id})
+    if "sensitivity" in changes:
+        audit.record("contact.sensitivity", actor=actor, object_type="contact",
+                     object_id=contact.id, changes={"sensitivity": changes["sensitivity"]})
+    db.session.flush()
+    return contact

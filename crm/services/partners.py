@@ -1,0 +1,412 @@
+"""Partners: the list query (web, exports, API) and create / update / archive.
+
+Every write is validated here, not in the form, so the web, the API and imports obey
+the same rules; only the keys listed in `FIELDS` are ever read from `data` (no mass
+assignment). On ValidationError the caller rolls back (most checks run before anything
+is touched; the "you would lose access" check needs the flushed row).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy.orm.attributes import set_committed_value
+
+from crm.extensions import db
+from crm.models import Partner, PartnerTag, StageChange, User, partner_collaborators
+from crm.models.enums import HEALTH_STATES, SECTORS, SENSITIVITIES, STAGES
+
+from . import access, audit, countries, engagement, timeutil
+from .errors import ValidationError
+from .text import name_key
+
+#: the keys create/update read from `data`; anything else is ignored
+FIELDS = ("name", "sector", "country", "stage", "owner_id", "sensitivity", "website", "email",
+          "description", "is_member", "tags", "collaborator_ids")
+REQUIRED = ("name", "sector", "country")
+SORTS = ("name", "-name", "last_interaction", "-last_interaction", "stage", "-stage")
+NAME_MAX = 200
+DESCRIPTION_MAX = 10_000
+TAG_MAX = 50
+TAGS_MAX = 20
+_TAG_OK = re.compile(r"^[\w][\w .&+/-]*$")
+
+
+# --- the list query -------------------------------------------------------------------
+
+def clean_filters(filters: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Split query-string filters into (valid, errors). Blank values mean "no filter"."""
+    valid: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for key in ("q", "sector", "country", "region", "stage", "owner_id", "tag", "member",
+                "health", "archived", "sort"):
+        raw = filters.get(key)
+        value = (raw or "").strip() if isinstance(raw, str) else ("" if raw is None else str(raw))
+        if not value:
+            continue
+        problem = _filter_problem(key, value)
+        if problem:
+            errors[key] = problem
+        else:
+            valid[key] = value.upper() if key == "country" else value
+    return valid, errors
+
+
+def _filter_problem(key: str, value: str) -> str | None:
+    checks = {
+        "q": lambda v: len(v) <= NAME_MAX,
+        "sector": lambda v: v in SECTORS,
+        "country": countries.is_country,
+        "region": lambda v: v in countries.regions() or v == "Other",
+        "stage": lambda v: v in STAGES,
+        "owner_id": lambda v: v.isdigit(),
+        "tag": lambda v: len(v) <= TAG_MAX,
+        "member": lambda v: v in ("0", "1"),
+        "health": lambda v: v in HEALTH_STATES,
+        "archived": lambda v: v in ("0", "1"),
+        "sort": lambda v: v in SORTS,
+    }
+    return None if checks[key](value) else f"unknown {key.replace('_', ' ')} {value!r}"
+
+
+def partner_query(user: User, filters: Mapping[str, str], *, now: datetime | None = None,
+                  thresholds: engagement.Thresholds = engagement.DEFAULT) -> Select:
+    """select(Partner) visible to `user`, filtered and sorted as the query string asks.
+
+    Blank values are ignored; an invalid value raises ValidationError({key: message})
+    (the API answers 400; the web page uses `clean_filters` to show the message and
+    drop the bad filter). Archived partners are excluded unless archived=1 (only them).
+    """
+    valid, errors = clean_filters(filters)
+    if errors:
+        raise ValidationError(errors)
+    stmt = access.visible_partners(user, select(Partner))
+    if "q" in valid:
+        key = _like_escape(name_key(valid["q"]))
+        stmt = stmt.where(Partner.name_key.like(f"%{key}%", escape="\\"))
+    for column in ("sector", "country", "region", "stage"):
+        if column in valid:
+            stmt = stmt.where(getattr(Partner, column) == valid[column])
+    if "owner_id" in valid:
+        stmt = stmt.where(Partner.owner_id == int(valid["owner_id"]))
+    if "tag" in valid:
+        stmt = stmt.where(exists().where(PartnerTag.partner_id == Partner.id,
+                                         PartnerTag.tag == normalise_tag(valid["tag"])))
+    if "member" in valid:
+        stmt = stmt.where(Partner.is_member.is_(valid["member"] == "1"))
+    if "health" in valid:
+        stmt = stmt.where(engagement.health_clause(valid["health"], now, thresholds))
+    stmt = stmt.where(Partner.archived.is_(valid.get("archived") == "1"))
+    return stmt.order_by(*_order(valid.get("sort", "name")))
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _order(sort: str) -> list:
+    stage_rank = case({s: i for i, s in enumerate(STAGES)}, value=Partner.stage)
+    orders = {
+        "name": [Partner.name_key.asc()],
+        "-name": [Partner.name_key.desc()],
+        "last_interaction": [Partner.last_interaction_at.asc().nulls_first()],
+        "-last_interaction": [Partner.last_interaction_at.desc().nulls_last()],
+        "stage": [stage_rank.asc(), Partner.name_key.asc()],
+        "-stage": [stage_rank.desc(), Partner.name_key.asc()],
+    }
+    return [*orders[sort], Partner.id.asc()]
+
+
+# --- validation -------------------------------------------------------------------------
+
+def normalise_tag(tag: str) -> str:
+    return " ".join((tag or "").split()).lower()
+
+
+def clean_text(value: Any, limit: int, field: str, errors: dict[str, str],
+          required: bool = False) -> str | None:
+    text = ("" if value is None else str(value)).strip()
+    if not text:
+        if required:
+            errors[field] = "This field is required."
+        return None
+    if len(text) > limit:
+        errors[field] = f"At most {limit} characters (you gave {len(text)})."
+    return text
+
+
+def clean_url(value: Any, errors: dict[str, str], field: str = "website") -> str | None:
+    """An http(s) URL; a bare domain gets https:// in front."""
+    url = clean_text(value, 500, field, errors)
+    if not url:
+        return None
+    if "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or "." not in host or " " in url:
+        errors[field] = "Enter a web address such as https://www.example.org."
+    return url
+
+
+def clean_email(value: Any, errors: dict[str, str], field: str = "email") -> str | None:
+    """A syntactically valid address (no DNS look-up), normalised by email-validator."""
+    from email_validator import EmailNotValidError, validate_email
+
+    email = clean_text(value, 254, field, errors)
+    if not email:
+        return None
+    try:
+        return validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        errors[field] = str(exc)
+        return email
+
+
+def _writers(ids: Iterable[int]) -> dict[int, User]:
+    """Active users who can write, by id (owners and collaborators must be such users)."""
+    ids = set(ids)
+    if not ids:
+        return {}
+    rows = db.session.scalars(select(User).where(User.id.in_(ids), User.active.is_(True),
+                                                 User.role != "viewer"))
+    return {u.id: u for u in rows}
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    return int(value)
+
+
+def _validate(data: Mapping[str, Any], partial: bool) -> tuple[dict[str, Any], dict[str, User]]:
+    """Checked values for the keys present in `data` (all of REQUIRED unless `partial`)."""
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    present = [k for k in FIELDS if k in data]
+    if not partial:
+        present = list(dict.fromkeys([*REQUIRED, *present]))
+    users: dict[int, User] = {}
+    for key in present:
+        value = data.get(key)
+        if key == "name":
+            out[key] = clean_text(value, NAME_MAX, key, errors, required=True)
+        elif key == "sector":
+            if value not in SECTORS:
+                errors[key] = "Choose a sector from the list."
+            out[key] = value
+        elif key == "stage":
+            if value not in STAGES:
+                errors[key] = "Choose a stage from the list."
+            out[key] = value
+        elif key == "sensitivity":
+            if value not in SENSITIVITIES:
+                errors[key] = "Choose standard, restricted or confidential."
+            out[key] = value
+        elif key == "country":
+            code = str(value or "").strip().upper()
+            if not countries.is_country(code):
+                errors[key] = "Choose a country from the list." if code else \
+                    "This field is required."
+            out[key] = code
+        elif key == "website":
+            out[key] = clean_url(value, errors)
+        elif key == "email":
+            out[key] = clean_email(value, errors)
+        elif key == "description":
+            out[key] = clean_text(value, DESCRIPTION_MAX, key, errors)
+        elif key == "is_member":
+            out[key] = bool(value) and value not in ("0", "false", "False")
+        elif key == "tags":
+            out[key] = _clean_tags(value, errors)
+        elif key == "owner_id":
+            try:
+                out[key] = _int_or_none(value)
+            except (TypeError, ValueError):
+                errors[key] = "Choose an owner from the list."
+        elif key == "collaborator_ids":
+            try:
+                out[key] = sorted({int(v) for v in (value or [])})
+            except (TypeError, ValueError):
+                errors[key] = "Choose collaborators from the list."
+    wanted = [out.get("owner_id")] + list(out.get("collaborator_ids") or [])
+    users = _writers(i for i in wanted if i is not None)
+    if out.get("owner_id") is not None and out["owner_id"] not in users:
+        errors["owner_id"] = "The owner must be an active user who can edit records."
+    if any(i not in users for i in out.get("collaborator_ids") or []):
+        errors["collaborator_ids"] = "Collaborators must be active users who can edit records."
+    if errors:
+        raise ValidationError(errors)
+    return out, users
+
+
+def _clean_tags(value: Any, errors: dict[str, str]) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    tags = sorted({normalise_tag(str(t)) for t in (value or []) if normalise_tag(str(t))})
+    if len(tags) > TAGS_MAX:
+        errors["tags"] = f"At most {TAGS_MAX} tags."
+    elif any(len(t) > TAG_MAX for t in tags):
+        errors["tags"] = f"Each tag has at most {TAG_MAX} characters."
+    elif any(not _TAG_OK.match(t) for t in tags):
+        errors["tags"] = "Tags use letters, digits, spaces and . & + / - only."
+    return tags
+
+
+# --- writes -------------------------------------------------------------------------------
+
+def snapshot(partner: Partner) -> dict[str, Any]:
+    """The audited fields of a partner (needs tags and collaborators loaded or new)."""
+    return {
+        "name": partner.name, "sector": partner.sector, "country": partner.country,
+        "region": partner.region, "stage": partner.stage, "owner_id": partner.owner_id,
+        "sensitivity": partner.sensitivity, "website": partner.website, "email": partner.email,
+        "description": partner.description, "is_member": bool(partner.is_member),
+        "tags": sorted(t.tag for t in partner.tags),
+        "collaborator_ids": sorted(u.id for u in partner.collaborators),
+        "archived": bool(partner.archived),
+    }
+
+
+def _apply(partner: Partner, values: dict[str, Any], users: dict[int, User]) -> None:
+    for key in ("name", "sector", "stage", "owner_id", "sensitivity", "website", "email",
+                "description", "is_member"):
+        if key in values:
+            setattr(partner, key, values[key])
+    if "name" in values:
+        partner.name_key = name_key(values["name"])
+    if "country" in values:
+        partner.country = values["country"]
+        partner.region = countries.region_of(values["country"])
+    if "tags" in values:
+        current = {t.tag: t for t in partner.tags}
+        partner.tags = [current.get(t) or PartnerTag(tag=t) for t in values["tags"]]
+    if "collaborator_ids" in values:
+        partner.collaborators = [users[i] for i in values["collaborator_ids"]]
+
+
+def _ensure_still_visible(actor: User, partner: Partner) -> None:
+    """Refuse a change that would hide the record from the person making it."""
+    db.session.flush()
+    if not access.can_see_partner(actor, partner.id):
+        raise ValidationError({
+            "sensitivity": "With this owner and sensitivity you could no longer see this "
+                           "partner; keep yourself as owner or choose a lower sensitivity.",
+        })
+
+
+def create_partner(actor: User, data: dict) -> Partner:
+    """Validate and add a partner (owner defaults to the actor); audit; flush."""
+    access.ensure_can_write(actor)
+    data = dict(data)
+    if data.get("owner_id") in (None, ""):
+        data["owner_id"] = actor.id
+    values, users = _validate(data, partial=False)
+    values.setdefault("stage", "prospect")
+    values.setdefault("sensitivity", "standard")
+    partner = Partner(tags=[], collaborators=[], is_member=False, archived=False, version=1)
+    _apply(partner, values, users)
+    db.session.add(partner)
+    _ensure_still_visible(actor, partner)
+    db.session.add(StageChange(partner_id=partner.id, from_stage=None, to_stage=partner.stage,
+                               changed_by_id=actor.id, changed_at=timeutil.now_utc()))
+    audit.record("partner.create", actor=actor, object_type="partner", object_id=partner.id,
+                 changes=audit.diff({}, snapshot(partner)))
+    return partner
+
+
+def _load_collections(partner: Partner) -> None:
+    """Tags and collaborators are lazy='raise': load them for the diff if the caller did not."""
+    unloaded = db.inspect(partner).unloaded
+    if "tags" in unloaded:
+        tags = db.session.scalars(select(PartnerTag).where(PartnerTag.partner_id == partner.id))
+        set_committed_value(partner, "tags", list(tags))
+    if "collaborators" in unloaded:
+        ids = select(partner_collaborators.c.user_id).where(
+            partner_collaborators.c.partner_id == partner.id)
+        set_committed_value(partner, "collaborators",
+                            list(db.session.scalars(select(User).where(User.id.in_(ids)))))
+
+
+def update_partner(actor: User, partner: Partner, data: dict) -> Partner:
+    """Change the keys present in `data`; record stage changes; bump version; audit old→new.
+
+    A call that changes nothing leaves `version` alone (so an ETag stays valid).
+    """
+    access.ensure_can_write(actor)
+    values, users = _validate(data, partial=True)
+    _load_collections(partner)
+    before = snapshot(partner)
+    _apply(partner, values, users)
+    after = snapshot(partner)
+    changes = audit.diff(before, after)
+    if not changes:
+        return partner
+    partner.version = (partner.version or 1) + 1
+    if "owner_id" in changes or "sensitivity" in changes or "collaborator_ids" in changes \
+            or "region" in changes:
+        _ensure_still_visible(actor, partner)
+    if "stage" in changes:
+        db.session.add(StageChange(partner_id=partner.id, from_stage=before["stage"],
+                                   to_stage=partner.stage, changed_by_id=actor.id,
+                                   changed_at=timeutil.now_utc()))
+    audit.record("partner.update", actor=actor, object_type="partner", object_id=partner.id,
+                 changes=changes)
+    if "sensitivity" in changes:
+        audit.record("partner.sensitivity", actor=actor, object_type="partner",
+                     object_id=partner.id, changes={"sensitivity": changes["sensitivity"]})
+    db.session.flush()
+    return partner
+
+
+def archive_partner(actor: User, partner: Partner) -> None:
+    """Hide from default lists; history stays. Archiving twice changes nothing."""
+    _set_archived(actor, partner, True)
+
+
+def unarchive_partner(actor: User, partner: Partner) -> None:
+    _set_archived(actor, partner, False)
+
+
+def _set_archived(actor: User, partner: Partner, archived: bool) -> None:
+    access.ensure_can_write(actor)
+    if bool(partner.archived) == archived:
+        return
+    partner.archived = archived
+    partner.version = (partner.version or 1) + 1
+    audit.record("partner.archive" if archived else "partner.unarchive", actor=actor,
+                 object_type="partner", object_id=partner.id,
+                 changes={"archived": [not archived, archived]})
+    db.session.flush()
+
+
+def find_duplicates(name: str, country: str, exclude_id: int | None = None, *,
+                    user: User | None = None) -> list[Partner]:
+    """Partners with the same name (case/accent-insensitive) in the same country.
+
+    Pass `user` to keep only those the user may see (the web warning must not reveal
+    a confidential partner's existence).
+    """
+    key = name_key(name)
+    if not key or not country:
+        return []
+    stmt = select(Partner).where(Partner.name_key == key, Partner.country == country.upper())
+    if exclude_id is not None:
+        stmt = stmt.where(Partner.id != exclude_id)
+    if user is not None:
+        stmt = access.visible_partners(user, stmt)
+    return list(db.session.scalars(stmt.order_by(Partner.id)))
+
+
+def owner_choices() -> list[User]:
+    """Active users who may own or collaborate on a partner, by name."""
+    return list(db.session.scalars(
+        select(User).where(User.active.is_(True), User.role != "viewer").order_by(
+            func.lower(User.name))))
