@@ -1,0 +1,91 @@
+"""/api/v1/interactions: list (partner_id, since, until), log (with a follow-up), change."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import selectinload
+
+from crm.extensions import db
+from crm.models import Interaction
+from crm.services import access, interactions
+
+from . import bp
+from .guard import current_user
+from .helpers import (
+    ETAG_HEADER,
+    IF_MATCH,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    check_if_match,
+    documented_errors,
+    paginate,
+    visible,
+    with_etag,
+)
+from .partners import load as load_partner
+from .schemas import (
+    InteractionFilters,
+    InteractionIn,
+    InteractionOut,
+    InteractionPatch,
+    list_schema,
+)
+
+LOAD = (selectinload(Interaction.contacts), selectinload(Interaction.staff))
+InteractionList = list_schema(InteractionOut, "InteractionList")
+
+
+def load(interaction_id: int) -> Interaction:
+    return visible(Interaction, interaction_id, *LOAD)
+
+
+@bp.route("/interactions", methods=["GET"], tags=["interactions"])
+@bp.arguments(InteractionFilters, location="query", as_kwargs=False)
+@bp.response(200, InteractionList)
+@documented_errors(bp, *READ_ERRORS)
+def list_interactions(args: dict):
+    """Interactions you may see, newest first; `since` inclusive, `until` exclusive."""
+    stmt = access.visible_interactions(current_user())
+    if "partner_id" in args:
+        stmt = stmt.where(Interaction.partner_id == args["partner_id"])
+    if "since" in args:
+        stmt = stmt.where(Interaction.occurred_at >= args["since"])
+    if "until" in args:
+        stmt = stmt.where(Interaction.occurred_at < args["until"])
+    stmt = stmt.order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+    return paginate(stmt, args, *LOAD)
+
+
+@bp.route("/interactions", methods=["POST"], tags=["interactions"])
+@bp.arguments(InteractionIn)
+@bp.response(201, InteractionOut, headers=ETAG_HEADER)
+@documented_errors(bp, *WRITE_ERRORS)
+def create_interaction(data: dict):
+    """Log an interaction; `follow_up` is created in the same transaction."""
+    partner = load_partner(data.pop("partner_id"))
+    follow_up = data.pop("follow_up", None)
+    interaction = interactions.log_interaction(current_user(), partner, data,
+                                               follow_up=follow_up)
+    db.session.commit()
+    return with_etag(load(interaction.id), 201)
+
+
+@bp.route("/interactions/<int:interaction_id>", methods=["GET"], tags=["interactions"])
+@bp.response(200, InteractionOut, headers=ETAG_HEADER)
+@documented_errors(bp, *READ_ERRORS)
+def get_interaction(interaction_id: int):
+    """One interaction."""
+    return with_etag(load(interaction_id))
+
+
+@bp.route("/interactions/<int:interaction_id>", methods=["PATCH"], tags=["interactions"])
+@bp.doc(parameters=[IF_MATCH])
+@bp.arguments(InteractionPatch(partial=True))
+@bp.response(200, InteractionOut, headers=ETAG_HEADER)
+@documented_errors(bp, *WRITE_ERRORS)
+def update_interaction(data: dict, interaction_id: int):
+    """Change the fields sent; a stale If-Match answers 409."""
+    interaction = load(interaction_id)
+    check_if_match(interaction)
+    interactions.update_interaction(current_user(), interaction, data)
+    db.session.commit()
+    return with_etag(load(interaction_id))

@@ -1,0 +1,269 @@
+"""Marshmallow schemas: they validate the requests and generate the OpenAPI document.
+
+Shape only (types, enumerations, lengths, country codes, time ranges); the domain rules
+(who may be an owner, whether a contact belongs to the partner …) live in the services,
+which the web uses too. Unknown fields are refused (marshmallow's RAISE, the default).
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow import ValidationError as SchemaError
+
+from crm.models.enums import (
+    FOLLOW_UP_STATUSES,
+    HEALTH_STATES,
+    INTERACTION_KINDS,
+    ROLES,
+    SECTORS,
+    SENSITIVITIES,
+    STAGES,
+)
+
+from . import fields as f
+
+MAX_PER_PAGE = 200
+
+# --- errors and envelopes -------------------------------------------------------------
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True, metadata={
+        "description": "lower-case machine code, e.g. validation_error, not_found"})
+    message = fields.String(required=True)
+    field_errors = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                               data_key="fields",
+                               metadata={"description": "field name → message (may be empty)"})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class PageArgs(Schema):
+    page = f.QueryInt(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = f.QueryInt(load_default=50, validate=validate.Range(min=1, max=10_000),
+                          metadata={"description": f"items per page, capped at {MAX_PER_PAGE}"})
+
+
+def list_schema(item: type[Schema], name: str) -> type[Schema]:
+    """The list envelope {"items", "total", "page", "per_page"} around `item`."""
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item), required=True),
+        "total": fields.Integer(required=True),
+        "page": fields.Integer(required=True),
+        "per_page": fields.Integer(required=True),
+    }, name=name)
+
+
+# --- me -----------------------------------------------------------------------------
+
+
+class TokenOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True)
+    expires_at = fields.AwareDateTime(allow_none=True, required=True)
+
+
+class MeOut(Schema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    timezone = fields.String(required=True)
+    region_scope = fields.String(allow_none=True, required=True)
+    can_write = fields.Boolean(required=True)
+    token = fields.Nested(TokenOut, required=True)
+
+
+# --- partners ---------------------------------------------------------------------------
+
+
+class PartnerOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    sector = fields.String(required=True)
+    country = fields.String(required=True)
+    region = fields.String(required=True)
+    stage = fields.String(required=True)
+    owner_id = fields.Integer(allow_none=True, required=True)
+    sensitivity = fields.String(required=True)
+    website = fields.String(allow_none=True, required=True)
+    email = fields.String(allow_none=True, required=True)
+    description = fields.String(allow_none=True, required=True)
+    is_member = fields.Boolean(required=True)
+    tags = fields.List(fields.String(), required=True, attribute="tag_names")
+    collaborator_ids = fields.Method("_collaborators", required=True,
+                                     metadata={"type": "array", "items": {"type": "integer"}})
+    last_interaction_at = fields.AwareDateTime(allow_none=True, required=True)
+    archived = fields.Boolean(required=True)
+    version = fields.Integer(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+    def _collaborators(self, partner) -> list[int]:
+        return sorted(u.id for u in partner.collaborators)
+
+
+class PartnerFilters(PageArgs):
+    q = f.text(200, metadata={"description": "part of the name (accents and case ignored)"})
+    sector = f.enum(SECTORS)
+    country = f.country()
+    region = f.text(64, metadata={"description": "UN M49 region, e.g. Asia"})
+    stage = f.enum(STAGES)
+    owner_id = f.QueryInt(validate=validate.Range(min=1, max=f.MAX_ID))
+    tag = f.text(50)
+    member = fields.Boolean(metadata={"description": "member organisations only (true/false)"})
+    health = f.enum(HEALTH_STATES)
+    archived = fields.Boolean(metadata={"description": "true: archived partners only"})
+    sort = f.enum(("name", "-name", "last_interaction", "-last_interaction", "stage", "-stage"))
+
+
+class PartnerIn(Schema):
+    name = f.text(200, required=True, min_length=1)
+    sector = f.enum(SECTORS, required=True)
+    country = f.country(required=True)
+    stage = f.enum(STAGES)
+    owner_id = f.Id(allow_none=True, metadata={"description": "defaults to you"})
+    sensitivity = f.enum(SENSITIVITIES)
+    website = f.text(500, allow_none=True)
+    email = f.text(254, allow_none=True)
+    description = f.text(10_000, allow_none=True)
+    is_member = f.StrictBool()
+    tags = fields.List(f.text(50), validate=validate.Length(max=20))
+    collaborator_ids = f.ids()
+
+
+class PartnerPatch(PartnerIn):
+    """Every field optional (used with partial=True): only the fields sent change."""
+
+
+# --- contacts ---------------------------------------------------------------------------
+
+
+class ContactOut(Schema):
+    id = fields.Integer(required=True)
+    partner_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    title = fields.String(allow_none=True, required=True)
+    email = fields.String(allow_none=True, required=True)
+    phone = fields.String(allow_none=True, required=True)
+    language = fields.String(allow_none=True, required=True)
+    notes = fields.String(allow_none=True, required=True)
+    sensitivity = fields.String(required=True)
+    archived = fields.Boolean(required=True)
+    version = fields.Integer(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+
+class ContactIn(Schema):
+    name = f.text(200, required=True, min_length=1)
+    title = f.text(200, allow_none=True)
+    email = f.text(254, allow_none=True)
+    phone = f.text(50, allow_none=True)
+    language = f.text(20, allow_none=True)
+    notes = f.text(10_000, allow_none=True)
+    sensitivity = f.enum(SENSITIVITIES)
+
+
+class ContactPatch(ContactIn):
+    """Every field optional (used with partial=True)."""
+
+
+# --- interactions -----------------------------------------------------------------------
+
+
+class InteractionOut(Schema):
+    id = fields.Integer(required=True)
+    partner_id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    occurred_at = fields.AwareDateTime(required=True)
+    summary = fields.String(required=True)
+    outcome = fields.String(allow_none=True, required=True)
+    logged_by_id = fields.Integer(allow_none=True, required=True)
+    sensitivity = fields.String(required=True)
+    contact_ids = fields.Method("_contacts", required=True,
+                                metadata={"type": "array", "items": {"type": "integer"}})
+    staff_ids = fields.Method("_staff", required=True,
+                              metadata={"type": "array", "items": {"type": "integer"}})
+    version = fields.Integer(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+    def _contacts(self, interaction) -> list[int]:
+        return sorted(c.id for c in interaction.contacts)
+
+    def _staff(self, interaction) -> list[int]:
+        return sorted(u.id for u in interaction.staff)
+
+
+class FollowUpIn(Schema):
+    title = f.text(300, required=True, min_length=1)
+    due_at = f.Moment(required=True)
+    assignee_id = f.Id(allow_none=True, metadata={"description": "defaults to you"})
+
+
+def _check_range(data: dict, low: str, high: str) -> None:
+    if data.get(low) and data.get(high) and data[low] > data[high]:
+        raise SchemaError({high: [f"Must not be before {low}."]})
+
+
+class InteractionFilters(PageArgs):
+    partner_id = f.QueryInt(validate=validate.Range(min=1, max=f.MAX_ID))
+    since = f.Moment(metadata={"description": "occurred at or after (ISO 8601 with offset)"})
+    until = f.Moment(metadata={"description": "occurred before (ISO 8601 with offset)"})
+
+    @validates_schema
+    def _range(self, data: dict, **_kwargs) -> None:
+        _check_range(data, "since", "until")
+
+
+class InteractionFields(Schema):
+    kind = f.enum(INTERACTION_KINDS, required=True)
+    occurred_at = f.Moment(required=True)
+    summary = f.text(20_000, required=True, min_length=1)
+    outcome = f.text(20_000, allow_none=True)
+    contact_ids = f.ids()
+    staff_ids = f.ids()
+    sensitivity = f.enum(SENSITIVITIES)
+
+
+class InteractionIn(InteractionFields):
+    partner_id = f.Id(required=True)
+    follow_up = fields.Nested(FollowUpIn, metadata={
+        "description": "a follow-up created in the same transaction"})
+
+
+class InteractionPatch(InteractionFields):
+    """Every field optional (used with partial=True); the partner cannot change."""
+
+
+# --- follow-ups -------------------------------------------------------------------------
+
+
+class FollowUpOut(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    partner_id = fields.Integer(required=True)
+    interaction_id = fields.Integer(allow_none=True, required=True)
+    assignee_id = fields.Integer(allow_none=True, required=True)
+    created_by_id = fields.Integer(allow_none=True, required=True)
+    due_at = fields.AwareDateTime(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(FOLLOW_UP_STATUSES))
+    completed_at = fields.AwareDateTime(allow_none=True, required=True)
+    snoozed_until = fields.AwareDateTime(allow_none=True, required=True)
+    version = fields.Integer(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+
+class FollowUpFilters(PageArgs):
+    assignee_id = f.QueryInt(validate=validate.Range(min=1, max=f.MAX_ID))
+    status = f.enum(FOLLOW_UP_STATUSES)
+    due_before = f.Moment()
+
+
+class FollowUpCreate(FollowUpIn):
+    partner_id = f.Id(required=True)
