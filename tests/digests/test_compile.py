@@ -1,0 +1,109 @@
+"""Content correctness: exact items per section on the hand-built network."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from crm.services import digests
+from tests.digests import dataset as ds
+
+
+def _compile(user):
+    return digests.compile_digest(user, ds.START, ds.END, ds.NOW)
+
+
+def test_staff_digest_lists_exactly_their_partners_news(app, db):
+    net = ds.build()
+    d = _compile(net.alice)
+    assert [(i.partner_name, i.kind, i.who, i.outcome) for i in d.interactions] == [
+        ("SafeNet Tech", "call", "Bob Staff", "Sent MoU draft"),
+        ("Bangkok Child Safety Network", "meeting", "Alice Staff", "Agreed joint workshop"),
+    ]
+    assert d.interactions_total == 2
+    assert [(s.partner_name, s.count) for s in d.sensitive] == [
+        ("Bangkok Child Safety Network", 1), ("Mekong Police Unit", 2)]
+    assert [f.title for f in d.overdue] == ["Send workshop agenda"]
+    assert [f.title for f in d.due_soon] == ["Review MoU comments"]
+    assert [p.name for p in d.turned_cooling] == ["Quiet Travel Co"]
+    assert [p.name for p in d.turned_dormant] == ["Old Faith Group"]
+    assert [p.name for p in d.new_partners] == ["New Media House"]
+    assert [(c.partner_name, c.from_stage, c.to_stage) for c in d.stage_changes] == [
+        ("SafeNet Tech", "prospect", "dialogue")]
+    assert d.team is None and d.network is None
+    assert not digests.is_empty(d)
+
+
+def test_a_confidential_partner_a_collaborator_cannot_see_is_absent(app, db):
+    net = ds.build()
+    d = _compile(net.alice)
+    names = {i.partner_name for i in d.interactions} | {s.partner_name for s in d.sensitive}
+    assert "Hidden Confidential Partner" not in names
+    bob = _compile(net.bob)  # the owner sees it, as a count only
+    assert [(s.partner_name, s.count) for s in bob.sensitive] == [
+        ("Hidden Confidential Partner", 1)]
+    assert [(i.partner_name, i.outcome) for i in bob.interactions] == [
+        ("Paris Ministry", "EU outcome"), ("SafeNet Tech", "Sent MoU draft")]
+    assert [(f.title, f.assignee) for f in bob.due_soon] == [("Review MoU comments", "Alice Staff")]
+    assert [f.title for f in bob.overdue] == ["Ministry letter"]
+
+
+def test_manager_digest_covers_their_region_only(app, db):
+    net = ds.build()
+    d = _compile(net.mona)
+    assert not d.has_personal
+    t = d.team
+    assert t.region == "Asia"
+    assert [(r.key, r.current, r.previous) for r in t.by_sector] == [
+        ("law_enforcement", 2, 0), ("civil_society", 1, 1), ("technology", 1, 0)]
+    assert [(r.key, r.current, r.previous) for r in t.by_country] == [("TH", 3, 1), ("VN", 1, 0)]
+    assert t.overdue_by_person == [("Alice Staff", 1)]
+    assert [p.name for p in t.dormant] == ["New Media House", "Old Faith Group"]
+    assert t.dormant_total == 2
+    assert t.coverage_gaps == [
+        ("KH", ["law_enforcement", "technology", "travel_tourism"]),
+        ("TH", ["technology"]),
+        ("VN", ["law_enforcement", "technology", "travel_tourism"]),
+    ]
+    assert d.network is None
+
+
+def test_manager_without_region_sees_the_whole_network(app, db):
+    net = ds.build()
+    net.mona.region_scope = None
+    t = _compile(net.mona).team
+    assert ("FR", 1, 0) in [(r.key, r.current, r.previous) for r in t.by_country]
+    assert dict(t.overdue_by_person) == {"Alice Staff": 1, "Bob Staff": 1}
+
+
+def test_admin_digest_has_network_totals(app, db):
+    net = ds.build()
+    d = _compile(net.ada)
+    n = d.network
+    assert n.by_stage == [("dialogue", 1), ("active", 7)]
+    assert dict(n.by_sector) == {"civil_society": 2, "law_enforcement": 1, "technology": 1,
+                                 "travel_tourism": 1, "faith_based": 1, "media": 1,
+                                 "government": 1}
+    assert n.partners_total == 8
+    assert (n.interactions_current, n.interactions_previous) == (7, 1)
+    assert n.failures == [("reminder_due", 1)]
+    assert d.team is None
+    assert not digests.is_empty(d)
+
+
+def test_viewer_digest_is_empty_and_a_quiet_week_is_empty(app, db):
+    net = ds.build()
+    assert digests.is_empty(_compile(net.vic))
+    later = ds.END + timedelta(days=400)  # long after: nothing happened, nothing due
+    for fu_user in (net.alice,):
+        d = digests.compile_digest(fu_user, later - timedelta(days=7), later, later)
+        assert d.overdue  # still-open overdue follow-ups keep a digest worth sending
+    quiet = digests.compile_digest(net.mona, later - timedelta(days=7), later, later)
+    quiet.team.overdue_by_person = []
+    quiet.team.dormant = []
+    assert digests.is_empty(quiet)  # standing facts (coverage gaps) alone do not count
+
+
+def test_one_line_outcome():
+    assert digests.one_line("\n  first  \nsecond") == "first"
+    assert digests.one_line(None) == ""
+    assert digests.one_line("x" * 200, 10) == "x" * 9 + "…"
