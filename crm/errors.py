@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from crm.services import audit
 from crm.services.access import Forbidden, NotVisible
 
 
@@ -18,13 +20,32 @@ def _render(status: int, code: str, message: str):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def _record_refusal(action: str, exc: Exception) -> None:
+    """Audit an authorization failure in its own transaction (the request's may roll back)."""
+    from crm.extensions import db
+
+    db.session.rollback()
+    actor = getattr(current_user, "id", None) if current_user else None
+    try:
+        audit.record_now(action, actor=actor,
+                         object_type=(str(exc.args[0])[:40] if exc.args else None),
+                         details={"method": request.method, "path": request.path[:200],
+                                  "endpoint": request.endpoint})
+    except Exception:  # noqa: BLE001 - an audit outage must not turn a 404 into a 500
+        from flask import current_app
+
+        current_app.logger.exception("could not record %s", action)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(NotVisible)
-    def not_visible(_exc):
+    def not_visible(exc):
+        _record_refusal("authz.not_found", exc)
         return _render(404, "not_found", "We could not find that page or record.")
 
     @app.errorhandler(Forbidden)
-    def forbidden(_exc):
+    def forbidden(exc):
+        _record_refusal("authz.forbidden", exc)
         return _render(403, "forbidden", "Your account cannot make this change.")
 
     @app.errorhandler(HTTPException)

@@ -1,7 +1,10 @@
 """Request-level security: request ids, session checks, security headers.
 
 A small `after_request` hook rather than Flask-Talisman: the policy is short, we
-need it on error responses too, and the CSP is ours to tighten page by page.
+need it on error responses too (Flask runs `after_request` for responses built by error
+handlers: 404, 429, 500 — tests/security/test_headers.py checks), the CSP is ours to
+tighten page by page, and Flask-Talisman's HTTPS redirect and per-view decorators would
+duplicate what the reverse proxy and our config already do.
 """
 
 from __future__ import annotations
@@ -9,12 +12,18 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from flask import Flask, g, request, session
+from flask import Flask, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from crm.extensions import db, login_manager
 from crm.models import User
-from crm.services import context
+from crm.services import accounts, context
+
+#: what a user who must enrol in two-factor may still reach
+ENROLMENT_ENDPOINTS = frozenset({
+    "settings.two_factor", "settings.two_factor_confirm", "auth.logout", "static",
+    "health.healthz", "dev.outbox", "dev.message",
+})
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -59,6 +68,19 @@ def init_app(app: Flask) -> None:
         session["last_seen"] = now
         session.permanent = True
 
+    @app.before_request
+    def _two_factor_enrolment():
+        """Admins and managers go to enrolment first when the network requires it."""
+        if request.path.startswith(("/static/", "/api/")) or request.endpoint is None:
+            return None
+        if request.endpoint in ENROLMENT_ENDPOINTS or not current_user.is_authenticated:
+            return None
+        if current_user.role not in accounts.TWO_FACTOR_ROLES or current_user.totp_enabled:
+            return None
+        if accounts.two_factor_required():
+            return redirect(url_for("settings.two_factor"))
+        return None
+
     @app.after_request
     def _headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -67,12 +89,14 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Permissions-Policy",
                                     "camera=(), microphone=(), geolocation=()")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if g.get("request_id"):
             response.headers.setdefault("X-Request-ID", g.request_id)
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
-        if not request.path.startswith("/static/") and current_user.is_authenticated:
+        private = current_user.is_authenticated or request.blueprint == "auth"
+        if not request.path.startswith("/static/") and private:
             response.headers["Cache-Control"] = "no-store"
         return response

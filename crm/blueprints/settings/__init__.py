@@ -4,6 +4,6 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__)
 
-from . import digest, profile, tokens  # noqa: E402,F401
+from . import digest, profile, security, tokens  # noqa: E402,F401
 
 __all__ = ["bp"]

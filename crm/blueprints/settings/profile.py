@@ -1,14 +1,70 @@
-"""/settings: profile (placeholder until the accounts issue lands)."""
+"""/settings: the user's own profile (name, time zone) and password."""
 
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import login_required
+from flask import flash, redirect, render_template, session, url_for
+from flask_login import current_user, login_required, login_user
+
+from crm.extensions import db
+from crm.forms.profile import ChangePasswordForm, ProfileForm
+from crm.services import accounts
+from crm.services.errors import ValidationError
 
 from . import bp
+
+
+def _render(profile_form=None, password_form=None, status: int = 200):
+    user = current_user._get_current_object()
+    profile_form = profile_form or ProfileForm(obj=user)
+    return render_template(
+        "settings/profile.html", user=user, profile_form=profile_form,
+        password_form=password_form or ChangePasswordForm(),
+        two_factor_required=accounts.must_enrol(user) or (
+            user.role in accounts.TWO_FACTOR_ROLES and accounts.two_factor_required()),
+    ), status
 
 
 @bp.get("/")
 @login_required
 def index():
-    return render_template("placeholder.html", title="Settings")
+    return _render()
+
+
+@bp.post("/profile")
+@login_required
+def update_profile():
+    form = ProfileForm()
+    if not form.validate_on_submit():
+        return _render(profile_form=form, status=422)
+    try:
+        accounts.update_profile(current_user, name=form.name.data, timezone=form.timezone.data)
+    except ValidationError as exc:
+        db.session.rollback()
+        for name, message in exc.fields.items():
+            getattr(form, name, form.name).errors = [message]
+        return _render(profile_form=form, status=422)
+    db.session.commit()
+    flash("Your profile is saved.", "success")
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/password")
+@login_required
+def change_password():
+    """Change the password; every other session ends, this one is signed in afresh."""
+    form = ChangePasswordForm()
+    if not form.validate_on_submit():
+        return _render(password_form=form, status=422)
+    user = current_user._get_current_object()
+    try:
+        accounts.change_password(user, form.current_password.data, form.new_password.data)
+    except ValidationError as exc:
+        db.session.rollback()
+        for name, message in exc.fields.items():
+            getattr(form, name, form.new_password).errors = [message]
+        return _render(password_form=form, status=422)
+    db.session.commit()
+    session.clear()
+    login_user(user)  # the new session_version: this session lives, the others do not
+    flash("Your password is changed. Other sessions have been signed out.", "success")
+    return redirect(url_for("settings.index"))

@@ -1,0 +1,46 @@
+"""Admin forms for users: invite, edit. Forms validate; services save."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length
+
+from crm.models.enums import ROLES
+from crm.services import countries, timeutil
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(r, r.capitalize()) for r in ROLES]
+
+
+def region_choices() -> list[tuple[str, str]]:
+    return [("", "The whole network")] + [(r, r) for r in countries.regions()]
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(z, z.replace("_", " ")) for z in timeutil.timezone_names()]
+
+
+class _UserFields(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    role = SelectField("Role", choices=role_choices)
+    region_scope = SelectField("Region scope", choices=region_choices,
+                               description="Managers see restricted records of this region.")
+    timezone = SelectField("Time zone", choices=timezone_choices, default="UTC",
+                           render_kw={"data-searchable": ""})
+
+
+class InviteForm(_UserFields):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    submit = SubmitField("Send invitation")
+
+
+class EditUserForm(_UserFields):
+    active = BooleanField("Active (can sign in)")
+    submit = SubmitField("Save changes")
+
+
+class TwoFactorPolicyForm(FlaskForm):
+    require = BooleanField("Require two-factor sign-in for admins and managers")
+    submit = SubmitField("Save")

@@ -1,0 +1,70 @@
+"""The invitation and password-reset emails (renderers for the delivery ledger).
+
+The link is signed here, when the worker renders the email, so the ledger never holds a
+usable token. Links are built from CRM_BASE_URL, never from a request's Host header, so a
+forged Host cannot poison them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from crm.extensions import db
+from crm.mail import Email
+from crm.models import User
+
+from . import deliveries
+
+#: the link paths (kept here so emails and the auth blueprint agree)
+INVITATION_PATH = "/invitation/"
+RESET_PATH = "/reset-password/"
+
+
+def _user(rows: list) -> User | None:
+    payload = rows[0].payload or {}
+    user = db.session.get(User, payload.get("user_id") or rows[0].recipient_id)
+    return user if user is not None and user.active else None
+
+
+def link(settings: Mapping[str, Any], path: str, token: str) -> str:
+    return f"{settings['base_url'].rstrip('/')}{path}{token}"
+
+
+@deliveries.renderer("invitation", with_settings=True)
+def render_invitation(rows: list, settings: Mapping[str, Any]) -> Email | None:
+    """Invite a user to set their password (None once they have one or were deactivated)."""
+    from .accounts import INVITATION, INVITATION_MAX_AGE, make_link_token
+
+    user = _user(rows)
+    if user is None or user.password_hash:
+        return None
+    token = make_link_token(settings["secret_key"], INVITATION, user)
+    return Email(
+        to=user.email, to_name=user.name,
+        subject="You are invited to Partner CRM",
+        template="invitation",
+        context={"name": user.name, "link": link(settings, INVITATION_PATH, token),
+                 "invited_by": (rows[0].payload or {}).get("invited_by"),
+                 "hours": INVITATION_MAX_AGE // 3600, "role": user.role,
+                 "subject": "You are invited to Partner CRM"},
+    )
+
+
+@deliveries.renderer("password_reset", with_settings=True)
+def render_password_reset(rows: list, settings: Mapping[str, Any]) -> Email | None:
+    """A one-hour, single-use link to choose a new password."""
+    from .accounts import PASSWORD_RESET, RESET_MAX_AGE, make_link_token
+
+    user = _user(rows)
+    if user is None:
+        return None
+    token = make_link_token(settings["secret_key"], PASSWORD_RESET, user)
+    return Email(
+        to=user.email, to_name=user.name,
+        subject="Reset your Partner CRM password",
+        template="password_reset",
+        context={"name": user.name, "link": link(settings, RESET_PATH, token),
+                 "minutes": RESET_MAX_AGE // 60,
+                 "subject": "Reset your Partner CRM password"},
+    )
