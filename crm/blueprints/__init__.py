@@ -33,3 +33,7 @@ def register_blueprints(app: Flask) -> None:
         from .dev import bp as dev_bp
 
         app.register_blueprint(dev_bp, url_prefix="/dev")
+    if app.config.get("BENCH_ENDPOINTS"):
+        from . import bench
+
+        bench.register(app)
