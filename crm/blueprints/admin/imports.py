@@ -1,1 +1,150 @@
-"""Admin pages: imports (built by its issue)."""
+"""/admin/import: upload a CSV of partners, map columns, preview problems, run, see results.
+
+The import itself runs as the Celery task `tasks.imports.run`; the page polls a status
+fragment with htmx. Jobs are visible to the person who uploaded them and to admins.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from crm.blueprints.decorators import roles_required
+from crm.celery_app import enqueue
+from crm.extensions import db
+from crm.forms.imports import MappingForm, UploadForm
+from crm.models import ImportJob
+from crm.services import audit, csvsafe, imports
+from crm.services.errors import ValidationError
+
+from . import bp
+
+ROLES = ("admin", "manager")
+PREVIEW_LIMIT = 200
+
+
+def _job(job_id: int) -> ImportJob:
+    job = db.session.get(ImportJob, job_id)
+    if job is None or not (current_user.is_admin or job.created_by_id == current_user.id):
+        abort(404)
+    return job
+
+
+def _too_large_message() -> str:
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    return f"The file is larger than the {limit / 1e6:.1f} MB limit. Split it into smaller files."
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(*ROLES)
+def import_partners():
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    if request.method == "POST" and (request.content_length or 0) > limit + 64 * 1024:
+        form = UploadForm(formdata=None)
+        form.file.errors = [_too_large_message()]
+        return render_template("admin/import_upload.html", form=form, jobs=_recent()), 413
+    try:
+        form = UploadForm()
+        valid = form.validate_on_submit()
+    except RequestEntityTooLarge:
+        form = UploadForm(formdata=None)
+        form.file.errors = [_too_large_message()]
+        return render_template("admin/import_upload.html", form=form, jobs=_recent()), 413
+    if valid:
+        upload = form.file.data
+        data = upload.read(limit + 1)
+        try:
+            decoded = imports.decode_upload(data, upload.filename or "", limit)
+            job = imports.create_job(current_user, upload.filename or "upload.csv", decoded)
+        except ValidationError as exc:
+            db.session.rollback()
+            form.file.errors = list(exc.fields.values())
+            return render_template("admin/import_upload.html", form=form, jobs=_recent()), 400
+        db.session.commit()
+        if decoded.note:
+            flash(decoded.note, "warning")
+        return redirect(url_for("admin.import_job", job_id=job.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/import_upload.html", form=form, jobs=_recent()), status
+
+
+def _recent() -> list[ImportJob]:
+    stmt = db.select(ImportJob).order_by(ImportJob.id.desc()).limit(10)
+    if not current_user.is_admin:
+        stmt = stmt.where(ImportJob.created_by_id == current_user.id)
+    return list(db.session.scalars(stmt))
+
+
+@bp.route("/import/<int:job_id>", methods=["GET", "POST"])
+@roles_required(*ROLES)
+def import_job(job_id: int):
+    job = _job(job_id)
+    if job.status != "pending":
+        return render_template("admin/import_job.html", job=job)
+    header, table = imports.job_table(job)
+    form = MappingForm()
+    mapping = dict(job.mapping or {})
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        mapping = {f: request.form.get(f"map-{f}", "") for f in imports.FIELDS}
+        mapping = {f: c for f, c in mapping.items() if c}
+        job.mapping = mapping
+        try:
+            imports.clean_mapping(header, mapping)
+        except ValidationError as exc:
+            errors = exc.fields
+        if not errors and form.start.data:
+            job.status = "running"
+            job.processed_rows = 0
+            db.session.commit()
+            if not enqueue(current_app._get_current_object(), "tasks.imports.run", job.id):
+                flash("The task queue is not reachable right now; the import will start when "
+                      "a worker is available.", "warning")
+            return redirect(url_for("admin.import_job", job_id=job.id))
+        db.session.commit()
+    checked = None
+    if not errors:
+        try:
+            checked = imports.check_rows(header, table, imports.clean_mapping(header, mapping),
+                                         current_user)
+        except ValidationError as exc:
+            errors = exc.fields
+    return render_template("admin/import_preview.html", job=job, form=form, header=header,
+                           mapping=mapping, fields=imports.FIELDS, checked=checked,
+                           errors=errors, limit=PREVIEW_LIMIT), (400 if errors and
+                                                                 request.method == "POST"
+                                                                 else 200)
+
+
+@bp.get("/import/<int:job_id>/status")
+@roles_required(*ROLES)
+def import_status(job_id: int):
+    job = _job(job_id)
+    response = Response(render_template("admin/import_status.html", job=job))
+    if job.status in ("done", "failed") and request.headers.get("HX-Request"):
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+@bp.get("/import/<int:job_id>/results.csv")
+@roles_required(*ROLES)
+def import_results(job_id: int):
+    job = _job(job_id)
+    rows = imports.result_rows(job)
+    audit.record("export", actor=current_user.id, object_type="import_results",
+                 object_id=job.id, details={"rows": len(rows), "format": "csv"})
+    db.session.commit()
+    return Response(csvsafe.stream(imports.RESULT_HEADER, rows),
+                    mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="import-{job.id}-results.csv"'})

@@ -1,7 +1,14 @@
-"""CSV exports (built by the dashboard/reports/export issue)."""
+"""CSV exports `/exports/<kind>.csv`: filtered as on screen, visible rows only, streamed.
+
+The query string is the partner list's (q, sector, country, region, stage, owner_id, tag,
+member, health, archived, sort; interactions also since/until). Each export is audited
+(who, filters, row count) before the first byte is sent.
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("exports", __name__)
+
+from . import views  # noqa: E402,F401
 
 __all__ = ["bp"]

@@ -1,14 +1,90 @@
-"""Reports (placeholder until its issue lands)."""
+"""Reports `/reports`: engagement, silent partners, follow-up performance, coverage.
+
+Each report has the same filter bar (period, region, sector, owner) and a CSV download
+with the same query string. The numbers come from crm.services.reports.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    stream_with_context,
+)
+from flask_login import current_user, login_required
+
+from crm.extensions import db
+from crm.forms.reports import ReportFilterForm
+from crm.services import audit, csvsafe, engagement, reports
+from crm.services.errors import ValidationError
+
+from . import csv_rows
 
 bp = Blueprint("reports", __name__)
+
+REPORTS = {
+    "engagement": "Engagement",
+    "silence": "Dormant and cooling partners",
+    "followups": "Follow-up performance",
+    "coverage": "Coverage",
+}
+
+
+def _compute(name: str, args):
+    """(period, filters, data) for report `name`; ValidationError for bad filters."""
+    user = current_user._get_current_object()
+    period = reports.period_from(args, user.timezone)
+    filters = reports.Filters.from_args(args)
+    thresholds = engagement.Thresholds.from_config(current_app.config)
+    if name == "engagement":
+        data = reports.engagement_report(user, period, filters)
+    elif name == "silence":
+        data = reports.silent_partners(user, filters, thresholds=thresholds)
+    elif name == "followups":
+        data = reports.follow_up_performance(user, period, filters)
+    else:
+        data = reports.coverage(user, filters)
+    return period, filters, data
 
 
 @bp.get("/")
 @login_required
 def index():
-    return render_template("placeholder.html", title="Reports")
+    name = request.args.get("report") or "engagement"
+    if name not in REPORTS:
+        abort(404)
+    form = ReportFilterForm(request.args, report=name).set_choices(
+        reports.owners(current_user._get_current_object()))
+    errors: dict[str, str] = {}
+    period = filters = data = None
+    try:
+        period, filters, data = _compute(name, request.args)
+    except ValidationError as exc:
+        errors = exc.fields
+    status = 400 if errors else 200
+    return render_template("reports/index.html", reports=REPORTS, name=name, form=form,
+                           errors=errors, period=period, filters=filters, data=data,
+                           query={k: v for k, v in request.args.items() if k != "report"}), status
+
+
+@bp.get("/<name>.csv")
+@login_required
+def download(name: str):
+    if name not in REPORTS:
+        abort(404)
+    try:
+        period, filters, data = _compute(name, request.args)
+    except ValidationError as exc:
+        abort(400, "; ".join(exc.fields.values()))
+    header, rows = csv_rows.build(name, data, period)
+    audit.record("export", actor=current_user.id, object_type=f"report:{name}",
+                 details={"filters": dict(request.args), "rows": len(rows), "format": "csv"})
+    db.session.commit()
+    filename = f"report-{name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
+    return Response(stream_with_context(csvsafe.stream(header, rows)),
+                    mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
