@@ -1,0 +1,134 @@
+"""The emails themselves, sent through the real send path to a real SMTP server."""
+
+from __future__ import annotations
+
+import quopri
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from crm import mail
+from crm.models import Delivery
+from crm.services import digests
+from tasks.delivery import deliver
+from tests.digests import dataset as ds
+from tests.support.smtp import SmtpSink
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    with SmtpSink() as sink:
+        monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+        monkeypatch.setitem(app.config, "SMTP_PORT", sink.port)
+        yield sink
+
+
+def _send_all(app, db, now):
+    ids = digests.sweep(now)
+    db.session.commit()
+    for delivery_id in ids:
+        deliver([delivery_id], app.config)
+    return ids
+
+
+def _every_text(raw: bytes, message) -> str:
+    """The raw bytes plus every decoded part: a secret cannot hide in an encoding."""
+    parts = [raw.decode("utf-8", "replace"), quopri.decodestring(raw).decode("utf-8", "replace")]
+    for part in message.walk():
+        if not part.is_multipart():
+            parts.append(part.get_content())
+    parts.extend(f"{k}: {v}" for k, v in message.items())
+    return "\n".join(parts)
+
+
+def test_no_restricted_or_confidential_text_leaves_by_email(app, db, smtp):
+    net = ds.build()
+    _send_all(app, db, ds.NOW)
+    to = sorted(m["To"] for m in smtp.messages)
+    assert len(to) == 4 and not any("vic@" in t for t in to)  # the viewer's is empty
+    for raw, message in zip(smtp.raw, smtp.messages, strict=True):
+        everything = _every_text(raw, message)
+        for secret in ds.SECRETS:
+            assert secret not in everything, (secret, message["To"])
+    alice = next(m for m in smtp.messages if "alice@" in m["To"])
+    text = alice.get_body(preferencelist=("plain",)).get_content()
+    html = alice.get_body(preferencelist=("html",)).get_content()
+    for part in (text, html):
+        assert "Hidden Confidential Partner" not in part
+        assert "2 restricted interactions with" in part and "Mekong Police Unit" in part
+        assert "1 restricted interaction with" in part
+        assert f"/partners/{net.p['le'].id}" in part
+        assert "Agreed joint workshop" in part and "Sent MoU draft" in part
+
+
+def test_digest_says_why_links_preferences_and_offers_one_click_unsubscribe(app, db, smtp):
+    ds.build()
+    _send_all(app, db, ds.NOW)
+    alice = next(m for m in smtp.messages if "alice@" in m["To"])
+    base = app.config["CRM_BASE_URL"]
+    header = alice["List-Unsubscribe"]
+    assert header.startswith(f"<{base}/settings/digest/unsubscribe/") and header.endswith(">")
+    assert alice["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert alice["Subject"] == "Your weekly partner digest: 23 Nov – 30 Nov 2026"
+    url = header[1:-1]
+    for subtype in ("plain", "html"):
+        body = alice.get_body(preferencelist=(subtype,)).get_content()
+        assert "You receive this because your Partner CRM account (alice@example.org)" in body
+        assert "a weekly digest on Mondays at 08:00 (UTC)" in body
+        assert f"{base}/settings/digest" in body
+        assert url in body
+    text = alice.get_body(preferencelist=("plain",)).get_content()
+    for heading in ("YOUR PARTNERS", "Interactions logged (5)", "Engagement cooling off",
+                    "New partners assigned to you", "Stage changes"):
+        assert heading in text
+    mona = next(m for m in smtp.messages if "mona@" in m["To"])
+    mona_text = mona.get_body(preferencelist=("plain",)).get_content()
+    assert "YOUR TEAM — Asia" in mona_text and "Coverage gaps" in mona_text
+    assert "Cambodia: Law enforcement, Technology, Travel tourism" in mona_text
+    ada = next(m for m in smtp.messages if "ada@" in m["To"])
+    assert "Delivery failures: Reminder due 1" in ada.get_body(
+        preferencelist=("plain",)).get_content()
+    row = db.session.scalar(select(Delivery).where(Delivery.recipient_id == ds_user(db, "alice")))
+    assert row.status == "sent" and row.message_id == alice["Message-ID"]
+
+
+def ds_user(db, name):
+    from crm.models import User
+
+    return db.session.scalar(select(User.id).where(User.email == f"{name}@example.org"))
+
+
+def test_empty_digest_is_closed_without_sending_unless_always(app, db, make, smtp):
+    quiet = make.make_user(email="quiet@example.org")
+    keen = make.make_user(email="keen@example.org", digest_always=True)
+    _send_all(app, db, ds.NOW)
+    assert [m["To"].addresses[0].addr_spec for m in smtp.messages] == ["keen@example.org"]
+    text = smtp.messages[0].get_body(preferencelist=("plain",)).get_content()
+    assert "Nothing new on your partners this period" in text
+    assert "even when there is nothing new" in text
+    rows = {r.recipient_id: r for r in db.session.scalars(select(Delivery))}
+    assert rows[quiet.id].status == "sent" and rows[quiet.id].sent_at is None
+    assert rows[quiet.id].last_error == "not sent: empty digest"
+    assert rows[keen.id].sent_at is not None
+    # the closed row still counts: the next sweep does not try that period again
+    assert digests.sweep(ds.NOW + timedelta(minutes=15)) == []
+
+
+def test_turning_digests_off_after_ledgering_sends_nothing(app, db, smtp):
+    net = ds.build()
+    ids = digests.sweep(ds.NOW)
+    net.alice.digest_frequency = "off"
+    db.session.commit()
+    for delivery_id in ids:
+        deliver([delivery_id], app.config)
+    assert not any("alice@" in m["To"] for m in smtp.messages)
+
+
+def test_build_email_renders_without_a_request(app, db):
+    net = ds.build()
+    data = digests.compile_digest(net.mona, ds.START, ds.END, ds.NOW)
+    email = digests.build_email(net.mona, data, secret_key="k", base_url="https://crm.example")
+    message = mail.build(email)
+    assert "https://crm.example/partners/" in message.get_body(
+        preferencelist=("html",)).get_content()
