@@ -73,14 +73,15 @@ def renderer(kind: str, *, with_settings: bool = False) -> Callable:
     return decorator
 
 
-def insert_ignore(rows: list[dict]) -> list[int]:
+def insert_ignore(rows: list[dict], now: datetime | None = None) -> list[int]:
     """Insert ledger rows, silently skipping existing dedupe keys; ids of the new rows.
 
     One INSERT … ON CONFLICT DO NOTHING RETURNING id per 500 rows, whatever the backend.
+    `now` (default: the clock) stamps created/updated/enqueued times.
     """
     if not rows:
         return []
-    now = utcnow()
+    now = now or utcnow()
     values = []
     for row in rows:
         if not row.get("kind") or not row.get("dedupe_key"):

@@ -1,1 +1,56 @@
-"""Admin pages: deliveries (built by its issue)."""
+"""/admin/deliveries: the email ledger — status, attempts, last error, Message-ID; retry."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from crm.blueprints.decorators import roles_required
+from crm.celery_app import enqueue
+from crm.extensions import db
+from crm.models import Delivery
+from crm.models.enums import DELIVERY_KINDS, DELIVERY_STATUSES
+from crm.services import audit, deliveries
+
+from . import bp
+
+PER_PAGE = 50
+
+
+@bp.get("/deliveries", endpoint="deliveries")
+@roles_required("admin")
+def deliveries_list():
+    status = request.args.get("status", "")
+    kind = request.args.get("kind", "")
+    status = status if status in DELIVERY_STATUSES else ""
+    kind = kind if kind in DELIVERY_KINDS else ""
+    page = db.paginate(deliveries.list_query(status or None, kind or None),
+                       per_page=PER_PAGE, error_out=False)
+    return render_template("admin/deliveries.html", page=page, status=status, kind=kind,
+                           statuses=DELIVERY_STATUSES, kinds=DELIVERY_KINDS,
+                           counts=deliveries.status_counts(), is_skipped=deliveries.is_skipped,
+                           title="Email deliveries")
+
+
+@bp.post("/deliveries/<int:delivery_id>/retry")
+@roles_required("admin")
+def deliveries_retry(delivery_id: int):
+    """Give a failed email a fresh set of attempts (its Message-ID is kept)."""
+    row = db.session.get(Delivery, delivery_id)
+    if row is None:
+        abort(404)
+    if row.status != "failed":
+        flash(f"Delivery {row.id} is {row.status}: only a failed one can be retried.", "warning")
+        return redirect(url_for("admin.deliveries", status=request.args.get("status", "")))
+    old = {"status": row.status, "attempts": row.attempts}
+    ids = deliveries.retry_failed(row)
+    audit.record("delivery.retry", actor=current_user, object_type="delivery",
+                 object_id=row.id, changes=audit.diff(old, {"status": row.status,
+                                                            "attempts": row.attempts}),
+                 details={"ids": ids, "last_error": row.last_error})
+    db.session.commit()
+    sent = enqueue(current_app._get_current_object(), "tasks.delivery.send", ids)
+    flash(f"Delivery {row.id} queued again." if sent else
+          f"Delivery {row.id} queued again; the queue is unreachable, so the next sweep will "
+          "send it.", "success" if sent else "warning")
+    return redirect(url_for("admin.deliveries", status=request.args.get("status", "")))

@@ -1,0 +1,345 @@
+"""Follow-up reminders: what is due at `now`, computed from the database (DESIGN.md §3).
+
+Three reminders per follow-up and due time, each one ledger row with a dedupe key that
+contains the due time (so snoozing or rescheduling re-arms them):
+
+- `reminder_due`: REMINDER_HOUR:00 in the assignee's zone on the local due day;
+- `reminder_overdue`: the next local morning, if still open;
+- `reminder_escalation`: ESCALATION_DAYS local days after the due day, to the partner's owner
+  (or, if the assignee is the owner or there is none, to the managers whose region scope
+  covers the partner, else to the admins).
+
+A sweep is a handful of statements whatever the number of follow-ups: one SELECT of the
+candidates in bounded windows, one SELECT of the possible escalation recipients, chunked
+INSERT … ON CONFLICT DO NOTHING, one SELECT of the batch keys. All rows for one recipient
+in one sweep share a batch key and go out as one email (the renderer below).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased, joinedload
+
+from crm import mail
+from crm.extensions import db
+from crm.models import Delivery, FollowUp, Interaction, Partner, User
+
+from . import deliveries, links, timeutil
+
+KINDS = ("reminder_due", "reminder_overdue", "reminder_escalation")
+#: a sweep that was down catches up reminders whose moment passed at most this long ago
+CATCH_UP = timedelta(days=2)
+#: the purpose of the signed action links in reminder emails
+LINK_PURPOSE = "follow-up-action"
+ACTIONS = ("done", "snooze")
+SNOOZE_BY = timedelta(days=7)
+SECRET_SENSITIVITIES = ("restricted", "confidential")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The three moments (UTC) a follow-up due at `due_at` is reminded, for one zone."""
+
+    due: datetime
+    overdue: datetime
+    escalation: datetime
+
+
+def schedule(due_at: datetime, tz: str | None, hour: int, escalation_days: int) -> Schedule:
+    """Reminder moments at `hour`:00 local on the due day, the next day and N days later."""
+    day: date = timeutil.local_date(due_at, tz)
+    return Schedule(
+        due=timeutil.local_day_at(day, hour, tz),
+        overdue=timeutil.local_day_at(day + timedelta(days=1), hour, tz),
+        escalation=timeutil.local_day_at(day + timedelta(days=escalation_days), hour, tz),
+    )
+
+
+def quiet_until(snoozed_until: datetime, tz: str | None) -> datetime:
+    """A snooze silences reminders until the start of its local day (then they fire as usual)."""
+    return timeutil.local_day_at(timeutil.local_date(snoozed_until, tz), 0, tz)
+
+
+def dedupe_key(follow_up_id: int, kind: str, due_at: datetime,
+               recipient_id: int | None = None) -> str:
+    key = f"reminder:{follow_up_id}:{kind}:{due_at.isoformat()}"
+    return f"{key}:{recipient_id}" if kind == "reminder_escalation" else key
+
+
+def batch_key(recipient_id: int, now: datetime) -> str:
+    """One email per recipient per sweep minute."""
+    return f"reminders:{recipient_id}:{now:%Y%m%dT%H%M}"
+
+
+def _window_open(moment: datetime, now: datetime, until: datetime | None = None) -> bool:
+    return moment <= now < min(moment + CATCH_UP, until or moment + CATCH_UP)
+
+
+def _candidates(now: datetime, escalation_days: int):
+    """Open, unsnoozed follow-ups of active assignees whose reminder windows may be open."""
+    assignee = aliased(User)
+    owner = aliased(User)
+    soon = now + timedelta(days=1)
+    recent = now - CATCH_UP - timedelta(days=2)
+    esc = timedelta(days=escalation_days)
+    stmt = (
+        select(FollowUp.id, FollowUp.due_at, FollowUp.snoozed_until, FollowUp.assignee_id,
+               assignee.timezone,
+               Partner.owner_id, owner.active, Partner.region)
+        .join(assignee, assignee.id == FollowUp.assignee_id)
+        .join(Partner, Partner.id == FollowUp.partner_id)
+        .outerjoin(owner, owner.id == Partner.owner_id)
+        .where(
+            FollowUp.status == "open",
+            assignee.active.is_(True),
+            # snoozed to a later day: nothing yet (the exact day is checked in Python)
+            or_(FollowUp.snoozed_until.is_(None),
+                FollowUp.snoozed_until <= now + timedelta(days=1)),
+            or_(
+                and_(FollowUp.due_at <= soon, FollowUp.due_at >= recent),
+                and_(FollowUp.due_at <= soon - esc, FollowUp.due_at >= recent - esc),
+            ),
+        )
+    )
+    return db.session.execute(stmt).all()
+
+
+def _escalation_recipients(owner_id: int | None, owner_active: bool | None, assignee_id: int,
+                           region: str, managers: list[tuple[int, str | None]],
+                           admins: list[int]) -> list[int]:
+    if owner_id and owner_active and owner_id != assignee_id:
+        return [owner_id]
+    covering = [uid for uid, scope in managers if scope in (None, region) and uid != assignee_id]
+    return covering or [uid for uid in admins if uid != assignee_id] or admins
+
+
+def due_rows(now: datetime, *, hour: int, escalation_days: int) -> list[dict]:
+    """The ledger rows (dicts for `deliveries.insert_ignore`) of every reminder due at `now`."""
+    rows: list[dict] = []
+    escalations = []
+    for fu_id, due_at, snoozed, assignee_id, tz, owner_id, owner_active, region in _candidates(
+            now, escalation_days):
+        if snoozed and now < quiet_until(snoozed, tz):
+            continue
+        moments = schedule(due_at, tz, hour, escalation_days)
+        payload = {"follow_up_id": fu_id, "due_at": due_at.isoformat()}
+        if _window_open(moments.due, now, until=moments.overdue):
+            rows.append(_row("reminder_due", fu_id, due_at, assignee_id, now, payload))
+        if _window_open(moments.overdue, now):
+            rows.append(_row("reminder_overdue", fu_id, due_at, assignee_id, now, payload))
+        if _window_open(moments.escalation, now):
+            escalations.append((fu_id, due_at, assignee_id, owner_id, owner_active, region,
+                                payload))
+    if escalations:
+        staff = db.session.execute(select(User.id, User.role, User.region_scope).where(
+            User.active.is_(True), User.role.in_(("manager", "admin")))).all()
+        managers = [(uid, scope) for uid, role, scope in staff if role == "manager"]
+        admins = [uid for uid, role, _scope in staff if role == "admin"]
+        for fu_id, due_at, assignee_id, owner_id, owner_active, region, payload in escalations:
+            for recipient in _escalation_recipients(owner_id, owner_active, assignee_id,
+                                                    region, managers, admins):
+                rows.append(_row("reminder_escalation", fu_id, due_at, recipient, now,
+                                 {**payload, "assignee_id": assignee_id}))
+    return rows
+
+
+def _row(kind: str, fu_id: int, due_at: datetime, recipient_id: int, now: datetime,
+         payload: dict) -> dict:
+    return {"kind": kind, "dedupe_key": dedupe_key(fu_id, kind, due_at, recipient_id),
+            "recipient_id": recipient_id, "batch_key": batch_key(recipient_id, now),
+            "payload": payload}
+
+
+def sweep(now: datetime, *, hour: int, escalation_days: int) -> list[list[int]]:
+    """Insert the reminders due at `now` (insert-or-ignore); the new row ids, one list per email.
+
+    Flushes only: the caller commits, then enqueues `tasks.delivery.send` per list.
+    """
+    ids = deliveries.insert_ignore(due_rows(now, hour=hour, escalation_days=escalation_days),
+                                   now=now)
+    if not ids:
+        return []
+    groups: dict[str, list[int]] = {}
+    for row_id, key in db.session.execute(
+            select(Delivery.id, Delivery.batch_key).where(Delivery.id.in_(ids))):
+        groups.setdefault(key or f"#{row_id}", []).append(row_id)
+    return [sorted(group) for group in groups.values()]
+
+
+# --- "Upcoming reminders" ------------------------------------------------------------
+
+def upcoming_for(user: User, now: datetime, *, hour: int = 8, escalation_days: int = 7,
+                 horizon: timedelta = timedelta(days=14)) -> list[dict[str, Any]]:
+    """The user's next reminder per open follow-up due within `horizon` (soonest first)."""
+    stmt = (select(FollowUp).options(joinedload(FollowUp.partner))
+            .where(FollowUp.assignee_id == user.id, FollowUp.status == "open",
+                   FollowUp.due_at <= now + horizon,
+                   FollowUp.due_at >= now - timedelta(days=escalation_days + 2))
+            .order_by(FollowUp.due_at))
+    items = []
+    for fu in db.session.scalars(stmt):
+        moments = schedule(fu.due_at, user.timezone, hour, escalation_days)
+        for kind, moment in (("reminder_due", moments.due),
+                             ("reminder_overdue", moments.overdue)):
+            if moment > now and (fu.snoozed_until is None
+                                 or moment >= quiet_until(fu.snoozed_until, user.timezone)):
+                items.append({"follow_up": fu, "kind": kind, "at": moment,
+                              "local": timeutil.to_local(moment, user.timezone),
+                              "due_local": timeutil.to_local(fu.due_at, user.timezone)})
+                break
+    return sorted(items, key=lambda item: item["at"])
+
+
+# --- the email ---------------------------------------------------------------------
+
+def is_secret(partner: Partner, interaction_sensitivity: str | None) -> bool:
+    """Restricted or confidential: the email must not carry the title or the partner's name."""
+    return (partner.sensitivity in SECRET_SENSITIVITIES
+            or interaction_sensitivity in SECRET_SENSITIVITIES)
+
+
+def action_link(settings: Mapping[str, Any], follow_up_id: int, user_id: int,
+                action: str) -> str:
+    token = links.make(settings["secret_key"], LINK_PURPOSE,
+                       {"fu": follow_up_id, "uid": user_id, "action": action})
+    return f"{settings['base_url']}/follow-ups/email-action/{token}"
+
+
+def _subject(items: list[dict]) -> str:
+    kinds = {item["kind"] for item in items}
+    if kinds == {"reminder_escalation"}:
+        noun = "overdue follow-up needs" if len(items) == 1 else "overdue follow-ups need"
+        return f"{len(items)} {noun} your attention"
+    if len(items) == 1:
+        return {"reminder_due": "A follow-up is due today",
+                "reminder_overdue": "A follow-up is overdue"}.get(items[0]["kind"],
+                                                                 "A follow-up needs you")
+    return f"{len(items)} follow-ups need you"
+
+
+@deliveries.renderer("reminder_due", with_settings=True)
+@deliveries.renderer("reminder_overdue", with_settings=True)
+@deliveries.renderer("reminder_escalation", with_settings=True)
+def render(rows: list[Delivery], settings: Mapping[str, Any]) -> mail.Email | None:
+    """One email listing every reminder of the batch still worth sending.
+
+    Re-checks at send time: a follow-up done, cancelled or moved since the sweep is
+    dropped (its row closed unsent); an inactive recipient gets nothing.
+    """
+    recipient = db.session.get(User, rows[0].recipient_id) if rows[0].recipient_id else None
+    if recipient is None or not recipient.active:
+        for row in rows:
+            deliveries.skip(row, "recipient inactive or gone")
+        return None
+    ids = [int((row.payload or {}).get("follow_up_id", 0)) for row in rows]
+    found = {fu.id: (fu, sens) for fu, sens in db.session.execute(
+        select(FollowUp, Interaction.sensitivity)
+        .outerjoin(Interaction, Interaction.id == FollowUp.interaction_id)
+        .options(joinedload(FollowUp.partner), joinedload(FollowUp.assignee))
+        .where(FollowUp.id.in_(ids))).unique()}
+    items = []
+    for row in rows:
+        fu, sens = found.get(int((row.payload or {}).get("follow_up_id", 0)), (None, None))
+        reason = _stale(row, fu)
+        if reason:
+            deliveries.skip(row, reason)
+            continue
+        items.append(_item(row, fu, sens, recipient, settings))
+    if not items:
+        return None
+    return mail.Email(
+        to=recipient.email, to_name=recipient.name, subject=_subject(items),
+        template="reminder",
+        context={"name": recipient.name, "items": items, "subject": _subject(items)},
+        headers={"X-CRM-Kind": "reminder"})
+
+
+def _stale(row: Delivery, fu: FollowUp | None) -> str | None:
+    if fu is None:
+        return "follow-up deleted"
+    if fu.status != "open":
+        return f"follow-up {fu.status}"
+    if fu.due_at.isoformat() != (row.payload or {}).get("due_at"):
+        return "follow-up rescheduled"
+    if row.kind != "reminder_escalation" and fu.assignee_id != row.recipient_id:
+        return "follow-up reassigned"
+    return None
+
+
+def _item(row: Delivery, fu: FollowUp, sens: str | None, recipient: User,
+          settings: Mapping[str, Any]) -> dict[str, Any]:
+    secret = is_secret(fu.partner, sens)
+    item: dict[str, Any] = {
+        "kind": row.kind,
+        "secret": secret,
+        "url": f"{settings['base_url']}/partners/{fu.partner_id}#follow-up-{fu.id}",
+        "due_local": timeutil.to_local(fu.due_at, recipient.timezone),
+    }
+    if not secret:
+        item.update(title=fu.title, partner=fu.partner.name,
+                    assignee=fu.assignee.name if fu.assignee else None)
+    if row.kind != "reminder_escalation":  # actions are the assignee's to take
+        item.update(done_url=action_link(settings, fu.id, recipient.id, "done"),
+                    snooze_url=action_link(settings, fu.id, recipient.id, "snooze"))
+    return item
+
+
+# --- the email's action links ----------------------------------------------------------
+
+class ActionRefused(ValueError):
+    """The link is fine but the action no longer applies; `reason` is shown to the person."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass
+class ActionTarget:
+    """What an action link points at, loaded for the confirmation page and the POST."""
+
+    action: str
+    follow_up: FollowUp
+    user: User
+    secret: bool
+
+    @property
+    def snooze_until(self) -> datetime:
+        from . import followups
+
+        today = timeutil.local_date(timeutil.now_utc(), self.user.timezone)
+        return followups.local_due(today + SNOOZE_BY, self.user.timezone)
+
+
+def action_target(data: Mapping[str, Any]) -> ActionTarget:
+    """The follow-up and assignee of a verified link payload, or ActionRefused."""
+    action = data.get("action")
+    fu = db.session.scalar(select(FollowUp).options(joinedload(FollowUp.partner))
+                           .where(FollowUp.id == int(data.get("fu") or 0)))
+    user = db.session.get(User, int(data.get("uid") or 0))
+    if action not in ACTIONS or fu is None or user is None:
+        raise ActionRefused("This link does not point at a follow-up any more.")
+    if not user.active or fu.assignee_id != user.id:
+        raise ActionRefused("This follow-up is no longer assigned to you.")
+    if fu.status != "open":
+        raise ActionRefused(f"This follow-up is already {fu.status}.")
+    sens = None
+    if fu.interaction_id:
+        sens = db.session.scalar(select(Interaction.sensitivity).where(
+            Interaction.id == fu.interaction_id))
+    return ActionTarget(action=action, follow_up=fu, user=user,
+                        secret=is_secret(fu.partner, sens))
+
+
+def apply_action(target: ActionTarget) -> FollowUp:
+    """Mark done or snooze a week, as the assignee (audited by the follow-up service)."""
+    from . import followups
+
+    if target.action == "done":
+        return followups.complete(target.user, target.follow_up)
+    return followups.snooze(target.user, target.follow_up, target.snooze_until)
