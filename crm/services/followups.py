@@ -256,10 +256,14 @@ def _open(user: User):
     return access.visible_follow_ups(user).where(FollowUp.status == "open")
 
 
+def eager_options() -> tuple:
+    """Loader options for a follow-up query scoped by `access` (Partner already joined)."""
+    return (contains_eager(FollowUp.partner), joinedload(FollowUp.assignee))
+
+
 def _with_people(stmt):
     """Eager partner (already joined by the visibility scope) and assignee, by due date."""
-    return stmt.options(contains_eager(FollowUp.partner), joinedload(FollowUp.assignee)).order_by(
-        FollowUp.due_at, FollowUp.id)
+    return stmt.options(*eager_options()).order_by(FollowUp.due_at, FollowUp.id)
 
 
 def my_follow_ups(user: User, now: datetime | None = None) -> dict[str, list[FollowUp]]:

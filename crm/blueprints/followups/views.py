@@ -1,14 +1,209 @@
-"""My follow-ups (placeholder until its issue lands)."""
+"""My follow-ups (grouped by local day), the team's overdue list, add and act on follow-ups.
+
+Every action is a POST with CSRF; htmx requests get the updated row back, others a
+redirect with a flash message.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from crm.blueprints.auth.views import safe_next
+from crm.blueprints.decorators import writer_required
+from crm.blueprints.interactions.views import partner_page_url
+from crm.extensions import db
+from crm.forms.followups import ActionForm, FollowUpForm, ReassignForm, SnoozeForm
+from crm.forms.interactions import apply_errors
+from crm.models import FollowUp, Partner
+from crm.services import access, followups, interactions, timeutil
+from crm.services.errors import ConflictError, ValidationError
 
 bp = Blueprint("followups", __name__)
+
+GROUP_TITLES = {"overdue": "Overdue", "today": "Today", "this_week": "This week",
+                "later": "Later"}
 
 
 @bp.get("/")
 @login_required
 def index():
-    return render_template("placeholder.html", title="My follow-ups")
+    """My open follow-ups, or (?scope=team) the team's overdue ones for managers/admins."""
+    if request.args.get("scope") == "team":
+        if current_user.role not in ("manager", "admin"):
+            abort(403)
+        items, total = followups.team_overdue(current_user)
+        return render_template("followups/team.html", items=items, total=total,
+                               action_form=ActionForm())
+    groups = followups.my_follow_ups(current_user)
+    return render_template("followups/index.html", groups=groups, titles=GROUP_TITLES,
+                           action_form=ActionForm(), total=sum(map(len, groups.values())),
+                           now=timeutil.now_utc())
+
+
+def _partner_for(raw) -> Partner | None:
+    if raw in (None, ""):
+        return None
+    return access.get_visible(current_user, Partner, raw)
+
+
+def _partner_url(partner_id: int) -> str:
+    return partner_page_url(partner_id) or url_for("followups.index")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@writer_required
+def new():
+    """Add a follow-up to a partner (?partner_id= preselects it)."""
+    form = FollowUpForm()
+    raw = request.form.get("partner_id") if request.method == "POST" else request.args.get(
+        "partner_id")
+    partner = _partner_for(raw)
+    chosen = [(partner.id, partner.name)] if partner else []
+    form.partner_id.choices = [("", "Choose a partner…"), *chosen] + [
+        (p.id, p.name) for p in interactions.partner_choices(current_user)
+        if not partner or p.id != partner.id]
+    form.assignee_id.choices = [(u.id, u.name) for u in followups.assignable_users()]
+    if request.method == "GET":
+        form.partner_id.data = partner.id if partner else None
+        form.assignee_id.data = current_user.id
+    status = 200
+    if form.validate_on_submit():
+        try:
+            fu = followups.create_follow_up(current_user, partner, {
+                "title": form.title.data,
+                "due_at": followups.local_due(form.due.data, current_user.timezone),
+                "assignee_id": form.assignee_id.data,
+            })
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            for message in apply_errors(form, exc.fields):
+                flash(message, "danger")
+            status = 422
+        else:
+            flash(f"Follow-up “{fu.title}” added.", "success")
+            return redirect(_partner_url(partner.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("followups/new.html", form=form, partner=partner), status
+
+
+# --- actions --------------------------------------------------------------------------
+
+def _load(id: int) -> FollowUp:
+    return access.get_visible(current_user, FollowUp, id)
+
+
+def _done(fu: FollowUp, message: str, status: int = 200):
+    """htmx: the row again, showing its new state and the message (htmx swaps only 2xx,
+    so a refusal is a 200 row with the error); otherwise back where the user was."""
+    if request.headers.get("HX-Request"):
+        fu = access.get_visible(current_user, FollowUp, fu.id, *followups.eager_options())
+        return render_template("followups/_row.html", fu=fu, message=message, ok=status < 400,
+                               action_form=ActionForm(), now=timeutil.now_utc())
+    flash(message, "success" if status < 400 else "danger")
+    return redirect(safe_next(request.form.get("next")) or url_for("followups.index"))
+
+
+def _refused(fu: FollowUp, exc: Exception):
+    db.session.rollback()
+    if isinstance(exc, ValidationError):
+        return _done(fu, next(iter(exc.fields.values())), 422)
+    return _done(fu, str(exc), 409)
+
+
+def _act(id: int, action, message: str, *args):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    fu = _load(id)
+    try:
+        action(current_user, fu, *args)
+        db.session.commit()
+    except (ValidationError, ConflictError) as exc:
+        return _refused(fu, exc)
+    return _done(fu, message.format(title=fu.title))
+
+
+@bp.post("/<int:id>/complete")
+@writer_required
+def complete(id: int):
+    return _act(id, followups.complete, "Done: {title}.")
+
+
+@bp.post("/<int:id>/cancel")
+@writer_required
+def cancel(id: int):
+    return _act(id, followups.cancel, "Cancelled: {title}.")
+
+
+@bp.post("/<int:id>/snooze")
+@writer_required
+def snooze(id: int):
+    """Snooze 1 day / 1 week (09:00 local that day) or to a picked date."""
+    form = SnoozeForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        fu = _load(id)
+        return _refused(fu, ValidationError({"until": "Choose a valid date."}))
+    fu = _load(id)
+    tz = current_user.timezone
+    if form.days.data:
+        today = timeutil.local_date(timeutil.now_utc(), tz)
+        day = today + timedelta(days=int(form.days.data))
+    elif form.date.data:
+        day = form.date.data
+    else:
+        return _refused(fu, ValidationError({"until": "Choose how long to snooze."}))
+    until = followups.local_due(day, tz)
+    try:
+        followups.snooze(current_user, fu, until)
+        db.session.commit()
+    except (ValidationError, ConflictError) as exc:
+        return _refused(fu, exc)
+    return _done(fu, f"Snoozed until {timeutil.to_local(until, tz):%a %d %b}: {fu.title}.")
+
+
+@bp.route("/<int:id>/reassign", methods=["GET", "POST"])
+@writer_required
+def reassign(id: int):
+    """A small page: choose the new assignee (keeps the list page light)."""
+    fu = _load(id)
+    form = ReassignForm()
+    form.assignee_id.choices = [(u.id, u.name) for u in followups.assignable_users()]
+    if request.method == "GET":
+        form.assignee_id.data = fu.assignee_id
+        form.next.data = safe_next(request.args.get("next")) or ""
+    status = 200
+    if form.validate_on_submit():
+        try:
+            followups.reassign(current_user, fu, form.assignee_id.data)
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc.fields)
+            status = 422
+        except ConflictError as exc:
+            db.session.rollback()
+            flash(str(exc), "warning")
+            status = 409
+        else:
+            flash(f"Reassigned: {fu.title}.", "success")
+            return redirect(safe_next(form.next.data) or url_for("followups.index"))
+    elif request.method == "POST":
+        status = 422
+    partner = db.session.get(Partner, fu.partner_id)
+    return render_template("followups/reassign.html", form=form, fu=fu,
+                           partner=partner), status

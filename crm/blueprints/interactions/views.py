@@ -1,14 +1,197 @@
-"""Log interaction (placeholder until its issue lands)."""
+"""Log an interaction fast (global button, shortcut L) and edit one. Thin: parse, call, render."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.routing import BuildError
+
+from crm.blueprints.decorators import writer_required
+from crm.extensions import db
+from crm.forms.interactions import EditInteractionForm, LogInteractionForm, apply_errors
+from crm.models import Interaction, Partner
+from crm.services import access, audit, followups, interactions, timeutil
+from crm.services.errors import ConflictError, ValidationError
 
 bp = Blueprint("interactions", __name__)
 
 
+def _sensitivity_context(partner: Partner | None) -> dict:
+    """The floor (partner's sensitivity) and the default offered for a new interaction."""
+    if partner is None:
+        return {"floor": "standard", "default_sensitivity": None}
+    return {"floor": partner.sensitivity,
+            "default_sensitivity": access.default_interaction_sensitivity(partner)}
+
+
+@bp.app_template_global("partner_page_url")
+def partner_page_url(partner_id: int) -> str | None:
+    """The partner page (built by the partners area), or None while it does not exist."""
+    if "partners.show" not in current_app.view_functions:
+        return None
+    try:
+        return url_for("partners.show", partner_id=partner_id)
+    except BuildError:
+        return url_for("partners.show", id=partner_id)
+
+
+def _partner_url(partner_id: int) -> str:
+    return partner_page_url(partner_id) or url_for("followups.index")
+
+
+def _autocomplete_url() -> str | None:
+    if "partners.autocomplete" in current_app.view_functions:
+        return url_for("partners.autocomplete")
+    return None
+
+
+def _load_partner(raw) -> Partner | None:
+    """The chosen partner, or None when nothing was chosen; 404 when it is not visible."""
+    if raw in (None, ""):
+        return None
+    return access.get_visible(current_user, Partner, raw)
+
+
+def _fill_partner_choices(form: LogInteractionForm, partner: Partner | None) -> None:
+    chosen = [(partner.id, partner.name)] if partner else []
+    if _autocomplete_url() is None:  # no autocomplete yet: a plain list of visible partners
+        others = [(p.id, p.name) for p in interactions.partner_choices(current_user)
+                  if not partner or p.id != partner.id]
+        chosen += others
+    form.partner_id.choices = [("", "Choose a partner…"), *chosen]
+
+
+def _fill_people(form, partner: Partner | None, staff) -> None:
+    contacts = interactions.contact_choices(current_user, partner) if partner else []
+    form.contact_ids.choices = [(c.id, c.name + (f" — {c.title}" if c.title else ""))
+                                for c in contacts]
+    form.staff_ids.choices = [(u.id, u.name) for u in staff if u.id != current_user.id]
+
+
+def _service_data(form) -> dict:
+    tz = current_user.timezone
+    return {
+        "kind": form.kind.data,
+        "occurred_at": timeutil.local_to_utc(form.occurred_at.data, tz),
+        "summary": form.summary.data,
+        "outcome": form.outcome.data,
+        "contact_ids": form.contact_ids.data or [],
+        "staff_ids": form.staff_ids.data or [],
+        "sensitivity": form.sensitivity.data,
+    }
+
+
+def _follow_up_data(form: LogInteractionForm) -> dict | None:
+    due = form.follow_up_due.data
+    if not (form.follow_up_title.data or "").strip() and not due:
+        return None  # nothing typed in the follow-up part: no follow-up
+    return {
+        "title": form.follow_up_title.data,
+        "due_at": followups.local_due(due, current_user.timezone) if due else None,
+        "assignee_id": form.follow_up_assignee_id.data,
+    }
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@writer_required
+def new():
+    """The quick-log form: partner, kind, when, summary, people, sensitivity, follow-up."""
+    form = LogInteractionForm()
+    raw_partner = (request.form.get("partner_id") if request.method == "POST"
+                   else request.args.get("partner_id"))
+    partner = _load_partner(raw_partner)
+    staff = interactions.staff_choices()
+    _fill_partner_choices(form, partner)
+    _fill_people(form, partner, staff)
+    writers = [u for u in staff if u.can_write]
+    form.follow_up_assignee_id.choices = [(u.id, u.name) for u in writers]
+    if request.method == "GET":
+        form.partner_id.data = partner.id if partner else None
+        form.occurred_at.data = timeutil.to_local(timeutil.now_utc(), current_user.timezone
+                                                  ).replace(tzinfo=None, second=0, microsecond=0)
+        form.follow_up_assignee_id.data = current_user.id
+    status = 200
+    if form.validate_on_submit():
+        try:
+            interaction = interactions.log_interaction(
+                current_user, partner, _service_data(form), _follow_up_data(form))
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            for message in apply_errors(form, exc.fields):
+                flash(message, "danger")
+            status = 422
+        else:
+            flash(f"Interaction with {partner.name} saved.", "success")
+            return redirect(_partner_url(interaction.partner_id))
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "interactions/new.html", form=form, partner=partner,
+        autocomplete_url=_autocomplete_url(), **_sensitivity_context(partner),
+    ), status
+
+
+@bp.get("/partner-fields")
+@writer_required
+def partner_fields():
+    """htmx: the contacts and sensitivity for the partner just picked."""
+    partner = _load_partner(request.args.get("partner_id"))
+    form = LogInteractionForm(formdata=None)
+    _fill_people(form, partner, [])
+    return render_template("interactions/_partner_fields.html", form=form, partner=partner,
+                           **_sensitivity_context(partner))
+
+
+@bp.route("/<int:id>/edit", methods=["GET", "POST"])
+@writer_required
+def edit(id: int):
+    interaction = access.get_visible(current_user, Interaction, id)
+    partner = db.session.get(Partner, interaction.partner_id)
+    form = EditInteractionForm(obj=None if request.method == "POST" else interaction)
+    _fill_people(form, partner, interactions.staff_choices())
+    if request.method == "GET":
+        contact_ids, staff_ids = interactions.linked_ids(interaction)
+        form.contact_ids.data = contact_ids
+        form.staff_ids.data = staff_ids
+        form.occurred_at.data = timeutil.to_local(
+            interaction.occurred_at, current_user.timezone).replace(tzinfo=None)
+        form.version.data = str(interaction.version)
+        if interaction.sensitivity != "standard":
+            audit.record("interaction.view", actor=current_user, object_type="interaction",
+                         object_id=interaction.id, details={"sensitivity": interaction.sensitivity})
+            db.session.commit()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            version = int(form.version.data or 0) or None
+        except ValueError:
+            abort(400)
+        try:
+            interactions.update_interaction(current_user, interaction, _service_data(form),
+                                            expected_version=version)
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            for message in apply_errors(form, exc.fields):
+                flash(message, "danger")
+            status = 422
+        except ConflictError as exc:
+            db.session.rollback()
+            flash(f"{exc} Reload the page to see their changes.", "warning")
+            status = 409
+        else:
+            flash("Interaction updated.", "success")
+            return redirect(_partner_url(interaction.partner_id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("interactions/edit.html", form=form, interaction=interaction,
+                           partner=partner, floor=partner.sensitivity,
+                           default_sensitivity=None), status
+
+
 @bp.get("/")
 @login_required
-def new():
-    return render_template("placeholder.html", title="Log interaction")
+def index():
+    """The old placeholder address: send people to the form."""
+    return redirect(url_for("interactions.new"))
