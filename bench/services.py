@@ -104,6 +104,7 @@ def gunicorn(env: dict[str, str], workers: int = 2, threads: int = 4):
     process = subprocess.Popen(
         [str(BIN / "gunicorn"), "--workers", str(workers), "--worker-class", "gthread",
          "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--keep-alive", "30",
+         "--graceful-timeout", "3",
          "--log-level", "warning", "crm:create_app()"],
         cwd=ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
