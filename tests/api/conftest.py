@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json as jsonlib
+from collections import Counter
 
 import pytest
 
@@ -64,3 +65,16 @@ def assert_error(response, status: int, code: str):
     assert body["error"]["code"] == code, body
     assert isinstance(body["error"]["fields"], dict)
     return body["error"]
+
+
+#: (operation, status) of every Schemathesis case run in this session (reported at the end)
+SCHEMATHESIS_CASES: list[tuple[str, int]] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SCHEMATHESIS_CASES:
+        operations = len({label for label, _status in SCHEMATHESIS_CASES})
+        statuses = Counter(status for _label, status in SCHEMATHESIS_CASES)
+        terminalreporter.write_line(
+            f"Schemathesis: {len(SCHEMATHESIS_CASES)} cases ran across {operations} operations "
+            f"(statuses: {', '.join(f'{k}×{v}' for k, v in sorted(statuses.items()))})")

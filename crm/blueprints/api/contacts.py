@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from marshmallow import RAISE
+
 from crm.extensions import db
 from crm.models import Contact
 from crm.services import access, contacts
@@ -30,7 +32,8 @@ def load(contact_id: int) -> Contact:
 
 
 @bp.route("/partners/<int:partner_id>/contacts", methods=["GET"], tags=["contacts"])
-@bp.arguments(PageArgs, location="query", as_kwargs=False)
+@bp.arguments(PageArgs, location="query", as_kwargs=False,
+              unknown=RAISE)
 @bp.response(200, ContactList)
 @documented_errors(bp, *READ_ERRORS)
 def list_contacts(args: dict, partner_id: int):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from marshmallow import RAISE
+
 from crm.extensions import db
 from crm.models import FollowUp
 from crm.services import access, followups
@@ -28,7 +30,8 @@ def load(follow_up_id: int) -> FollowUp:
 
 
 @bp.route("/follow-ups", methods=["GET"], tags=["follow-ups"])
-@bp.arguments(FollowUpFilters, location="query", as_kwargs=False)
+@bp.arguments(FollowUpFilters, location="query", as_kwargs=False,
+              unknown=RAISE)
 @bp.response(200, FollowUpList)
 @documented_errors(bp, *READ_ERRORS)
 def list_follow_ups(args: dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from marshmallow import RAISE
 from sqlalchemy.orm import selectinload
 
 from crm.extensions import db
@@ -39,7 +40,8 @@ def load(interaction_id: int) -> Interaction:
 
 
 @bp.route("/interactions", methods=["GET"], tags=["interactions"])
-@bp.arguments(InteractionFilters, location="query", as_kwargs=False)
+@bp.arguments(InteractionFilters, location="query", as_kwargs=False,
+              unknown=RAISE)
 @bp.response(200, InteractionList)
 @documented_errors(bp, *READ_ERRORS)
 def list_interactions(args: dict):

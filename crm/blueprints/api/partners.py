@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from marshmallow import RAISE
 from sqlalchemy.orm import selectinload
 
 from crm.extensions import db
@@ -43,7 +44,8 @@ def _filters(args: dict) -> dict[str, str]:
 
 
 @bp.route("/partners", methods=["GET"], tags=["partners"])
-@bp.arguments(PartnerFilters, location="query", as_kwargs=False)
+@bp.arguments(PartnerFilters, location="query", as_kwargs=False,
+              unknown=RAISE)
 @bp.response(200, PartnerList)
 @documented_errors(bp, *READ_ERRORS)
 def list_partners(args: dict):
