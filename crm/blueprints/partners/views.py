@@ -1,14 +1,214 @@
-"""Partners (placeholder until its issue lands)."""
+"""Partners: list, autocomplete, page + timeline, create / edit / archive. Thin views."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from crm.blueprints.decorators import writer_required
+from crm.extensions import db
+from crm.forms.partners import PartnerForm
+from crm.models import Contact, FollowUp, Partner, PartnerTag
+from crm.models.enums import HEALTH_STATES, SECTORS, STAGES, label
+from crm.services import access, audit, countries, engagement, partners, timeline, timeutil
+from crm.services.errors import ValidationError
 
 bp = Blueprint("partners", __name__)
 
+PER_PAGE = 25
+#: columns the list can sort by: query-string value for ascending order → label
+SORTABLE = {"name": "Name", "stage": "Stage", "last_interaction": "Last interaction"}
+
+
+def _thresholds() -> engagement.Thresholds:
+    return engagement.Thresholds.from_config(current_app.config)
+
+
+def _get_partner(partner_id: int) -> Partner:
+    return access.get_visible(current_user, Partner, partner_id,
+                              joinedload(Partner.owner), selectinload(Partner.collaborators),
+                              selectinload(Partner.tags))
+
+
+# --- list ---------------------------------------------------------------------------------
 
 @bp.get("/")
 @login_required
 def index():
-    return render_template("placeholder.html", title="Partners")
+    filters, errors = partners.clean_filters(request.args)
+    thresholds, now = _thresholds(), timeutil.now_utc()
+    stmt = partners.partner_query(current_user, filters, now=now, thresholds=thresholds)
+    stmt = stmt.options(joinedload(Partner.owner), selectinload(Partner.tags))
+    page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=100, error_out=False)
+    tag_stmt = access.visible_partners(
+        current_user, select(PartnerTag.tag).join(Partner, Partner.id == PartnerTag.partner_id)
+    ).distinct().order_by(PartnerTag.tag)
+    return render_template(
+        "partners/index.html",
+        page=page, filters=filters, errors=errors,
+        health={p.id: engagement.health_of(p, now, thresholds) for p in page.items},
+        sector_options=[(s, label(s)) for s in SECTORS],
+        stage_options=[(s, label(s)) for s in STAGES],
+        health_options=[(s, label(s)) for s in HEALTH_STATES],
+        region_options=[(r, r) for r in countries.regions()],
+        owner_options=[(str(u.id), u.name) for u in partners.owner_choices()],
+        tag_options=[(t, t) for t in db.session.scalars(tag_stmt)],
+        country_choices=countries.country_choices(),
+        sortable=SORTABLE, sort=filters.get("sort", "name"),
+        args={k: v for k, v in request.args.items() if k != "page"},
+    )
+
+
+@bp.get("/autocomplete")
+@login_required
+def autocomplete():
+    """JSON for the partner picker: visible, non-archived partners matching `q`."""
+    q = (request.args.get("q") or "").strip()[:200]
+    stmt = partners.partner_query(current_user, {"q": q} if q else {})
+    rows = db.session.execute(stmt.with_only_columns(Partner.id, Partner.name).limit(20)).all()
+    return jsonify({"items": [{"id": r.id, "name": r.name} for r in rows]})
+
+
+# --- the partner page ---------------------------------------------------------------------
+
+@bp.get("/<int:partner_id>")
+@login_required
+def show(partner_id: int):
+    partner = _get_partner(partner_id)
+    if partner.sensitivity != "standard":
+        audit.record("partner.view", actor=current_user, object_type="partner",
+                     object_id=partner.id, details={"sensitivity": partner.sensitivity})
+        db.session.commit()
+    contacts = db.session.scalars(
+        access.visible_contacts(current_user).where(
+            Contact.partner_id == partner.id, Contact.archived.is_(False)
+        ).order_by(Contact.name)).all()
+    open_follow_ups = db.session.scalars(
+        access.visible_follow_ups(current_user).where(
+            FollowUp.partner_id == partner.id, FollowUp.status == "open"
+        ).options(joinedload(FollowUp.assignee)).order_by(FollowUp.due_at).limit(20)).all()
+    page = timeline.partner_timeline(current_user, partner)
+    return render_template(
+        "partners/show.html", partner=partner, contacts=contacts,
+        open_follow_ups=open_follow_ups, timeline=page, now=timeutil.now_utc(),
+        health=engagement.health_of(partner, thresholds=_thresholds()),
+    )
+
+
+@bp.get("/<int:partner_id>/timeline")
+@login_required
+def timeline_page(partner_id: int):
+    """The htmx "load more" fragment: the next (older) page of the timeline."""
+    partner = access.get_visible(current_user, Partner, partner_id)
+    try:
+        page = timeline.partner_timeline(current_user, partner,
+                                         before=request.args.get("before") or None)
+    except ValidationError:
+        abort(400)
+    return render_template("partners/_timeline.html", partner=partner, timeline=page)
+
+
+# --- create / edit / archive ---------------------------------------------------------------
+
+def _errors_to_form(form: PartnerForm, exc: ValidationError) -> None:
+    for key, message in exc.fields.items():
+        field = getattr(form, key, None)
+        if field is not None and key in form.DATA_FIELDS:
+            field.errors = [*field.errors, message] if isinstance(field.errors, list) \
+                else [message]
+        else:
+            form.form_errors.append(message)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@writer_required
+def new():
+    form = PartnerForm()
+    form.set_choices(partners.owner_choices())
+    if request.method == "GET":
+        form.owner_id.data = current_user.id
+    duplicates: list[Partner] = []
+    if form.validate_on_submit():
+        duplicates = partners.find_duplicates(form.name.data, form.country.data,
+                                              user=current_user)
+        if duplicates and not form.confirm_duplicate.data:
+            form.confirm_duplicate.errors = ["Tick this box if it is a different organisation."]
+        else:
+            try:
+                partner = partners.create_partner(current_user, form.service_data())
+                db.session.commit()
+            except ValidationError as exc:
+                db.session.rollback()
+                _errors_to_form(form, exc)
+            else:
+                flash(f"Partner “{partner.name}” created.", "success")
+                return redirect(url_for("partners.show", partner_id=partner.id))
+    return render_template("partners/form.html", form=form, partner=None,
+                           duplicates=duplicates, regions=_region_map()), \
+        200 if request.method == "GET" else 422
+
+
+@bp.route("/<int:partner_id>/edit", methods=["GET", "POST"])
+@writer_required
+def edit(partner_id: int):
+    partner = _get_partner(partner_id)
+    form = PartnerForm(obj=partner)
+    form.set_choices(partners.owner_choices())
+    if request.method == "GET":
+        form.tags.data = ", ".join(partner.tag_names)
+        form.collaborator_ids.data = [u.id for u in partner.collaborators]
+        form.version.data = str(partner.version)
+    elif form.validate_on_submit():
+        if form.version.data and str(form.version.data) != str(partner.version):
+            form.form_errors.append("Someone else changed this partner while you were editing. "
+                                    "Reload the page to see their changes.")
+        else:
+            try:
+                partners.update_partner(current_user, partner, form.service_data())
+                db.session.commit()
+            except ValidationError as exc:
+                db.session.rollback()
+                _errors_to_form(form, exc)
+            else:
+                flash("Partner saved.", "success")
+                return redirect(url_for("partners.show", partner_id=partner_id))
+    status = 200 if request.method == "GET" else 422
+    return render_template("partners/form.html", form=form, partner=partner,
+                           duplicates=[], regions=_region_map()), status
+
+
+def _region_map() -> dict[str, str]:
+    return {code: countries.region_of(code) for code, _name in countries.country_choices()}
+
+
+@bp.post("/<int:partner_id>/archive")
+@writer_required
+def archive(partner_id: int):
+    partner = access.get_visible(current_user, Partner, partner_id)
+    partners.archive_partner(current_user, partner)
+    db.session.commit()
+    flash(f"“{partner.name}” archived: it no longer shows in lists; its history is kept.",
+          "success")
+    return redirect(url_for("partners.show", partner_id=partner_id))
+
+
+@bp.post("/<int:partner_id>/unarchive")
+@writer_required
+def unarchive(partner_id: int):
+    partner = access.get_visible(current_user, Partner, partner_id)
+    partners.unarchive_partner(current_user, partner)
+    db.session.commit()
+    flash(f"“{partner.name}” restored.", "success")
+    return redirect(url_for("partners.show", partner_id=partner_id))

@@ -1,0 +1,70 @@
+"""Partner form: shows (and therefore may change) exactly the fields in `PartnerForm.DATA_FIELDS`.
+
+Choices are filled in by the view; a tampered select value fails WTForms' choice check,
+and the service validates everything again.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from crm.models import User
+from crm.models.enums import SECTORS, SENSITIVITIES, STAGES, label
+from crm.services.countries import country_choices
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class PartnerForm(FlaskForm):
+    #: form field → service key: only these reach `create_partner` / `update_partner`
+    DATA_FIELDS = ("name", "sector", "country", "stage", "owner_id", "collaborator_ids",
+                   "sensitivity", "website", "email", "description", "is_member", "tags")
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)],
+                       render_kw={"maxlength": 200, "autocomplete": "off"})
+    sector = SelectField("Sector", choices=[("", "Choose…")] + [(s, label(s)) for s in SECTORS],
+                         validators=[DataRequired(message="Choose a sector.")])
+    country = SelectField("Country", validators=[DataRequired(message="Choose a country.")],
+                          render_kw={"data-searchable": ""})
+    stage = SelectField("Stage", choices=[(s, label(s)) for s in STAGES], default="prospect")
+    owner_id = SelectField("Owner", coerce=_optional_int)
+    collaborator_ids = SelectMultipleField("Collaborators", coerce=int,
+                                           render_kw={"data-searchable": ""})
+    sensitivity = SelectField("Sensitivity", choices=[(s, label(s)) for s in SENSITIVITIES],
+                              default="standard")
+    website = StringField("Website", validators=[Optional(), Length(max=500)],
+                          render_kw={"placeholder": "https://www.example.org", "inputmode": "url"})
+    email = EmailField("General email", validators=[Optional(), Length(max=254)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)],
+                                render_kw={"rows": 4})
+    is_member = BooleanField("Member organisation of the network")
+    tags = StringField("Tags", validators=[Optional(), Length(max=1000)],
+                       render_kw={"placeholder": "osec, training, mou"})
+    #: optimistic concurrency on edit: the version the form was loaded with
+    version = HiddenField()
+    confirm_duplicate = BooleanField("Create anyway: this is a different organisation")
+
+    def set_choices(self, users: list[User]) -> None:
+        self.country.choices = [("", "Choose a country…")] + country_choices()
+        people = [(u.id, f"{u.name} ({u.role})") for u in users]
+        self.owner_id.choices = [(None, "Nobody")] + people
+        self.collaborator_ids.choices = people
+
+    def service_data(self) -> dict:
+        """The values the service receives: only the fields this form shows."""
+        data = {key: getattr(self, key).data for key in self.DATA_FIELDS}
+        data["tags"] = [t for t in (data["tags"] or "").split(",") if t.strip()]
+        data["collaborator_ids"] = list(data["collaborator_ids"] or [])
+        return data
