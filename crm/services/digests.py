@@ -75,6 +75,15 @@ def period_for(user: User, now: datetime) -> Period | None:
     return Period(_boundary(last - timedelta(days=step), user), _boundary(last, user))
 
 
+def next_digest_at(user: User, now: datetime) -> datetime | None:
+    """When the next digest period ends (the next local boundary after `now`)."""
+    period = period_for(user, now)
+    if period is None:
+        return None
+    step = 7 if user.digest_frequency == "weekly" else 1
+    return _boundary(timeutil.local_date(period.end, user.timezone) + timedelta(days=step), user)
+
+
 def previous_start(user: User, period: Period) -> datetime:
     """Start of the period before `period` (same local hour, same number of local days)."""
     start_day = timeutil.local_date(period.start, user.timezone)
