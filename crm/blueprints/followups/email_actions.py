@@ -50,14 +50,16 @@ def email_action(token: str):
     if request.method == "GET":
         return _page(target=target, token=token, tz=target.user.timezone,
                      until=timeutil.to_local(target.snooze_until, target.user.timezone))
+    shown = {"title": target.follow_up.title, "partner": target.follow_up.partner.name}
     try:
         fu = reminders.apply_action(target)
+        due_at = fu.due_at
         db.session.commit()
     except (ValidationError, ConflictError) as exc:
         db.session.rollback()
         return _page(409, error=str(exc) or "This follow-up cannot be changed now.")
-    return _page(done=True, target=target,
-                 until=timeutil.to_local(fu.due_at, target.user.timezone))
+    return _page(done=True, target=target, shown=shown,
+                 until=timeutil.to_local(due_at, target.user.timezone))
 
 
 @bp.get("/reminders")
