@@ -63,7 +63,7 @@ def create_follow_up(data: dict):
 @bp.response(200, FollowUpOut, headers=ETAG_HEADER)
 @documented_errors(bp, *WRITE_ERRORS)
 def complete_follow_up(follow_up_id: int):
-    """Mark it done (409 if it is already done or cancelled)."""
+    """Mark it done (again: no change; a cancelled one answers 409)."""
     follow_up = load(follow_up_id)
     followups.complete(current_user(), follow_up)
     db.session.commit()
