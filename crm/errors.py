@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -15,6 +16,8 @@ def _wants_json() -> bool:
 
 
 def _render(status: int, code: str, message: str):
+    if request_ctx.url_adapter is None:  # e.g. a Host not in TRUSTED_HOSTS: no URLs to build
+        return Response(f"{status} {message}\n", status=status, mimetype="text/plain")
     if _wants_json():
         return jsonify({"error": {"code": code, "message": message, "fields": {}}}), status
     return render_template("errors/error.html", status=status, message=message), status

@@ -80,6 +80,8 @@ def _validate_profile(*, name: str, timezone: str, role: str | None = None,
         errors["name"] = "Enter a name."
     elif len(name.strip()) > 200:
         errors["name"] = "Use at most 200 characters."
+    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        errors["name"] = "Use letters, spaces and punctuation only (no line breaks)."
     if not timeutil.is_timezone(timezone):
         errors["timezone"] = "Choose a time zone from the list."
     if role is not None and role not in ROLES:
