@@ -109,8 +109,9 @@ def my_needing_attention(user: User, now: datetime | None = None,
                          limit: int = ATTENTION_LIMIT) -> list[tuple[Partner, str]]:
     """My cooling/dormant partners, longest silence first, with their health."""
     now = now or timeutil.now_utc()
-    quiet = engagement.health_clause("active", now, thresholds)
-    stmt = (access.visible_partners(user).where(_mine(user), ~quiet)
+    quiet = or_(engagement.health_clause("cooling", now, thresholds),
+                engagement.health_clause("dormant", now, thresholds))
+    stmt = (access.visible_partners(user).where(_mine(user), quiet)
             .order_by(Partner.last_interaction_at.asc().nulls_first(), Partner.id).limit(limit))
     return [(p, engagement.health_of(p, now, thresholds)) for p in db.session.scalars(stmt)]
 

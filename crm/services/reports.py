@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
@@ -216,7 +216,8 @@ def silent_partners(user: User, filters: Filters, now: datetime | None = None,
     owner = aliased(User)
     stmt = (access.visible_partners(user, select(Partner, owner.name))
             .outerjoin(owner, owner.id == Partner.owner_id)
-            .where(filters.clause(), ~health.health_clause("active", now, thresholds),
+            .where(filters.clause(), or_(health.health_clause("cooling", now, thresholds),
+                       health.health_clause("dormant", now, thresholds)),
                    Partner.stage != "closed")
             .order_by(Partner.last_interaction_at.asc().nulls_first(), Partner.name))
     if limit:
@@ -307,7 +308,8 @@ def coverage(user: User, filters: Filters) -> dict:
 
 def owners(user: User) -> list[tuple[int, str]]:
     """People who own at least one partner the user can see (the owner filter's choices)."""
-    stmt = (access.visible_partners(user, select(User.id, User.name).distinct())
-            .join(User, User.id == Partner.owner_id).order_by(User.name))
+    base = (select(User.id, User.name).distinct().select_from(Partner)
+            .join(User, User.id == Partner.owner_id))
+    stmt = access.visible_partners(user, base).order_by(User.name)
     return [(i, n) for i, n in db.session.execute(stmt)]
 
