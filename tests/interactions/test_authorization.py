@@ -1,0 +1,131 @@
+"""Authorization matrix: every route of the interactions and follow-ups blueprints ×
+{owner, collaborator, other staff, manager in region, manager outside region, admin, viewer}
+× {standard, restricted, confidential}.
+
+Invisible records answer 404, a viewer's write answers 403, everything else works.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.models import FollowUp, Interaction
+from tests.support.http import csrf_token
+
+ROLES = ("owner", "collaborator", "other_staff", "manager_in_region", "manager_outside",
+         "admin", "viewer")
+SENSITIVITIES = ("standard", "restricted", "confidential")
+
+#: who sees a partner (and its records) of each sensitivity
+SEES = {
+    "standard": set(ROLES),
+    "restricted": {"owner", "collaborator", "manager_in_region", "admin"},
+    "confidential": {"owner", "admin"},
+}
+
+
+def _world(make, sensitivity):
+    owner = make.make_user(name="Owner")
+    collaborator = make.make_user(name="Collaborator")
+    users = {
+        "owner": owner,
+        "collaborator": collaborator,
+        "other_staff": make.make_user(),
+        "manager_in_region": make.make_user(role="manager", region_scope="Asia"),
+        "manager_outside": make.make_user(role="manager", region_scope="Europe"),
+        "admin": make.make_user(role="admin"),
+        "viewer": make.make_user(role="viewer"),
+    }
+    partner = make.make_partner(owner=owner, country="TH", sensitivity=sensitivity,
+                                collaborators=[collaborator])
+    contact = make.make_contact(partner)
+    interaction = make.make_interaction(partner, owner, sensitivity=sensitivity)
+    fus = {name: make.make_follow_up(partner, owner, title=name)
+           for name in ("complete", "snooze", "cancel", "reassign")}
+    return users, partner, contact, interaction, fus
+
+
+def _routes(partner, contact, interaction, fus, owner):
+    """(name, method, path, data, success code, is it a write?)"""
+    edit = f"/interactions/{interaction.id}/edit"
+    return [
+        ("log form", "GET", f"/interactions/new?partner_id={partner.id}", None, 200, True),
+        ("log", "POST", "/interactions/new",
+         {"partner_id": partner.id, "kind": "call", "occurred_at": "2026-01-02T10:00",
+          "summary": "Matrix", "contact_ids": contact.id, "sensitivity": ""}, 302, True),
+        ("partner fields", "GET", f"/interactions/partner-fields?partner_id={partner.id}",
+         None, 200, True),
+        ("edit form", "GET", edit, None, 200, True),
+        ("edit", "POST", edit, {"kind": "meeting", "occurred_at": "2026-01-03T10:00",
+                                "summary": "Edited", "sensitivity": partner.sensitivity},
+         302, True),
+        ("add follow-up form", "GET", f"/follow-ups/new?partner_id={partner.id}", None, 200,
+         True),
+        ("add follow-up", "POST", "/follow-ups/new",
+         {"partner_id": partner.id, "title": "Matrix", "due": "2026-03-01",
+          "assignee_id": owner.id}, 302, True),
+        ("complete", "POST", f"/follow-ups/{fus['complete'].id}/complete", {}, 302, True),
+        ("snooze", "POST", f"/follow-ups/{fus['snooze'].id}/snooze", {"days": "1"}, 302, True),
+        ("cancel", "POST", f"/follow-ups/{fus['cancel'].id}/cancel", {}, 302, True),
+        ("reassign form", "GET", f"/follow-ups/{fus['reassign'].id}/reassign", None, 200,
+         True),
+        ("reassign", "POST", f"/follow-ups/{fus['reassign'].id}/reassign",
+         {"assignee_id": owner.id}, 302, True),
+    ]
+
+
+@pytest.mark.parametrize("sensitivity", SENSITIVITIES)
+@pytest.mark.parametrize("role", ROLES)
+def test_matrix(client, db, make, login_as, role, sensitivity):
+    users, partner, contact, interaction, fus = _world(make, sensitivity)
+    owner = users["owner"]
+    routes = _routes(partner, contact, interaction, fus, owner)
+    login_as(users[role])
+    token = csrf_token(client, "/follow-ups/")
+    visible = role in SEES[sensitivity]
+    outcomes = {}
+    for name, method, path, data, ok, is_write in routes:
+        if method == "GET":
+            response = client.get(path)
+        else:
+            response = client.post(path, data={**{k: str(v) for k, v in data.items()},
+                                               "csrf_token": token})
+        expected = 403 if (is_write and role == "viewer") else (ok if visible else 404)
+        outcomes[name] = (response.status_code, expected)
+    wrong = {k: v for k, v in outcomes.items() if v[0] != v[1]}
+    assert not wrong, f"(got, expected) for {role}/{sensitivity}: {wrong}"
+
+    # refused requests changed nothing
+    db.session.expire_all()
+    statuses = dict(db.session.execute(select(FollowUp.title, FollowUp.status)).all())
+    logged = db.session.scalar(select(func.count()).select_from(Interaction))
+    if visible and role != "viewer":
+        assert statuses["complete"] == "done" and statuses["cancel"] == "cancelled"
+        assert logged == 2
+    else:
+        assert statuses["complete"] == "open" and statuses["cancel"] == "open"
+        assert logged == 1
+        assert db.session.get(Interaction, interaction.id).summary == "Discussed next steps"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_follow_up_lists(client, db, make, login_as, role):
+    users, *_ = _world(make, "standard")
+    login_as(users[role])
+    assert client.get("/follow-ups/").status_code == 200
+    team = client.get("/follow-ups/?scope=team").status_code
+    assert team == (200 if role in ("manager_in_region", "manager_outside", "admin") else 403)
+
+
+def test_assignee_sees_own_follow_up_of_partner_they_no_longer_see(client, db, make, login_as):
+    """An assignee who lost access still sees and can close their follow-up (access rule)."""
+    owner = make.make_user()
+    helper = make.make_user()
+    partner = make.make_partner(owner=owner, sensitivity="restricted")
+    fu = make.make_follow_up(partner, helper, title="Left over")
+    login_as(helper)
+    assert "Left over" in client.get("/follow-ups/").get_data(as_text=True)
+    token = csrf_token(client, "/follow-ups/")
+    assert client.post(f"/follow-ups/{fu.id}/complete",
+                       data={"csrf_token": token}).status_code == 302
