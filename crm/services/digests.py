@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, not_, or_, select, true
+from sqlalchemy import and_, case, func, not_, or_, select, true
 from sqlalchemy.orm import aliased
 
 from crm.extensions import db
@@ -280,13 +280,21 @@ def one_line(text: str | None, limit: int = 140) -> str:
 
 # --- compilation ----------------------------------------------------------------------
 
+def _mine_ids(user: User):
+    """Ids of the partners the user owns or collaborates on, as a subquery.
+
+    A UNION of two index lookups rather than `owner_id = … OR EXISTS (…)`, so the planner
+    starts from the user's few partners and walks (partner_id, occurred_at) indexes instead
+    of scanning every interaction of the period network-wide.
+    """
+    return select(Partner.id).where(Partner.owner_id == user.id).union(
+        select(partner_collaborators.c.partner_id).where(
+            partner_collaborators.c.user_id == user.id)).scalar_subquery()
+
+
 def _mine(user: User):
     """Partners the user owns or collaborates on (the statement has `Partner` in FROM)."""
-    return or_(
-        Partner.owner_id == user.id,
-        exists().where(partner_collaborators.c.partner_id == Partner.id,
-                       partner_collaborators.c.user_id == user.id),
-    )
+    return Partner.id.in_(_mine_ids(user))
 
 
 def _sensitive():
@@ -300,7 +308,8 @@ def _staff_interactions(user: User, data: DigestData, start: datetime, end: date
         Partner.id, Partner.name, Interaction.kind, Interaction.occurred_at,
         logger.name, Interaction.outcome, Interaction.summary, func.count().over(),
     ).select_from(Interaction)).outerjoin(logger, logger.id == Interaction.logged_by_id).where(
-        _mine(user), Interaction.occurred_at >= start, Interaction.occurred_at < end,
+        Interaction.partner_id.in_(_mine_ids(user)), Interaction.occurred_at >= start,
+        Interaction.occurred_at < end,
         Partner.archived.is_(False), not_(_sensitive()),
     ).order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(MAX_INTERACTIONS)
     for pid, pname, kind, at, who, outcome, summary, total in db.session.execute(stmt):
@@ -313,8 +322,8 @@ def _sensitive_counts(user: User, data: DigestData, start: datetime, end: dateti
     stmt = access.visible_interactions(user, select(
         Partner.id, Partner.name, func.count(Interaction.id),
     ).select_from(Interaction)).where(
-        _mine(user), Interaction.occurred_at >= start, Interaction.occurred_at < end,
-        Partner.archived.is_(False), _sensitive(),
+        Interaction.partner_id.in_(_mine_ids(user)), Interaction.occurred_at >= start,
+        Interaction.occurred_at < end, Partner.archived.is_(False), _sensitive(),
     ).group_by(Partner.id, Partner.name).order_by(Partner.name)
     data.sensitive = [SensitiveCount(*row) for row in db.session.execute(stmt)]
 
@@ -326,7 +335,7 @@ def _follow_ups(user: User, data: DigestData, now: datetime) -> None:
     ).select_from(FollowUp)).outerjoin(assignee, assignee.id == FollowUp.assignee_id).where(
         FollowUp.status == "open",
         FollowUp.due_at < now + timedelta(days=UPCOMING_DAYS),
-        or_(FollowUp.assignee_id == user.id, _mine(user)),
+        or_(FollowUp.assignee_id == user.id, FollowUp.partner_id.in_(_mine_ids(user))),
         Partner.archived.is_(False),
     ).order_by(FollowUp.due_at, FollowUp.id).limit(MAX_FOLLOW_UPS)
     for fid, title, due, pid, pname, who in db.session.execute(stmt):
@@ -362,7 +371,8 @@ def _stage_changes(user: User, data: DigestData, start: datetime, end: datetime)
         Partner.id, Partner.name, StageChange.from_stage, StageChange.to_stage,
         StageChange.changed_at,
     ).select_from(StageChange).join(Partner, Partner.id == StageChange.partner_id)).where(
-        _mine(user), StageChange.changed_at >= start, StageChange.changed_at < end,
+        StageChange.partner_id.in_(_mine_ids(user)), StageChange.changed_at >= start,
+        StageChange.changed_at < end,
     ).order_by(StageChange.changed_at, StageChange.id)
     data.stage_changes = [StageItem(*row) for row in db.session.execute(stmt)]
 
