@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, not_, or_, select, true
+from sqlalchemy import and_, case, func, not_, null, or_, select, true
 from sqlalchemy.orm import aliased
 
 from crm.extensions import db
@@ -167,7 +167,7 @@ class SensitiveCount:
 @dataclass
 class FollowUpItem:
     id: int
-    title: str
+    title: str | None  #: None: restricted, the title stays in the application
     due_at: datetime
     partner_id: int
     partner_name: str
@@ -329,10 +329,17 @@ def _sensitive_counts(user: User, data: DigestData, start: datetime, end: dateti
 
 
 def _follow_ups(user: User, data: DigestData, now: datetime) -> None:
+    """Open follow-ups due within 7 days (or overdue). A follow-up on a restricted partner or
+    from a restricted interaction keeps its title in the application: NULL is selected."""
     assignee = aliased(User)
+    source = aliased(Interaction)
+    guarded = or_(Partner.sensitivity != "standard",
+                  and_(source.id.is_not(None), source.sensitivity != "standard"))
+    title = case((guarded, null()), else_=FollowUp.title)
     stmt = access.visible_follow_ups(user, select(
-        FollowUp.id, FollowUp.title, FollowUp.due_at, Partner.id, Partner.name, assignee.name,
-    ).select_from(FollowUp)).outerjoin(assignee, assignee.id == FollowUp.assignee_id).where(
+        FollowUp.id, title, FollowUp.due_at, Partner.id, Partner.name, assignee.name,
+    ).select_from(FollowUp)).outerjoin(assignee, assignee.id == FollowUp.assignee_id).outerjoin(
+        source, source.id == FollowUp.interaction_id).where(
         FollowUp.status == "open",
         FollowUp.due_at < now + timedelta(days=UPCOMING_DAYS),
         or_(FollowUp.assignee_id == user.id, FollowUp.partner_id.in_(_mine_ids(user))),

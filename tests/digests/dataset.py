@@ -17,7 +17,7 @@ START = datetime(2026, 11, 23, 8, tzinfo=UTC)
 END = NOW = datetime(2026, 11, 30, 8, tzinfo=UTC)
 LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
 SECRETS = ("SECRET-LE-ALPHA", "SECRET-LE-BETA", "CONFIDENTIAL-XYZ", "CONF-OUTCOME-XYZ",
-           "HIDDEN-PARTNER-NOTE")
+           "HIDDEN-PARTNER-NOTE", "SECRET-FOLLOW-UP-TITLE", "CONF-SOURCE-TITLE")
 
 
 @dataclass
@@ -67,8 +67,8 @@ def build() -> Net:
     mk(p["le"], alice, occurred_at=_in(2), summary="SECRET-LE-BETA", sensitivity="restricted")
     mk(p["cs"], alice, kind="meeting", occurred_at=_in(3), summary="Workshop planning",
        outcome="Agreed joint workshop\nsecond line not shown")
-    mk(p["cs"], alice, kind="call", occurred_at=_in(4), summary="CONFIDENTIAL-XYZ",
-       outcome="CONF-OUTCOME-XYZ", sensitivity="confidential")
+    conf_call = mk(p["cs"], alice, kind="call", occurred_at=_in(4), summary="CONFIDENTIAL-XYZ",
+                   outcome="CONF-OUTCOME-XYZ", sensitivity="confidential")
     mk(p["cs"], alice, kind="email", occurred_at=START - timedelta(days=3),
        summary="Previous-period email", outcome="PREVIOUS-PERIOD-OUTCOME")
     mk(p["tech"], bob, kind="call", occurred_at=_in(5), summary="MoU call",
@@ -90,6 +90,9 @@ def build() -> Net:
     fu(p["cs"], bob, title="Too far ahead", due_at=NOW + timedelta(days=10))
     fu(p["eu"], bob, title="Ministry letter", due_at=NOW - timedelta(days=1))
     fu(p["cs"], alice, title="Already done", due_at=NOW - timedelta(days=3), status="done")
+    fu(p["le"], alice, title="SECRET-FOLLOW-UP-TITLE", due_at=NOW + timedelta(days=4))
+    fu(p["cs"], alice, title="CONF-SOURCE-TITLE", due_at=NOW + timedelta(days=5),
+       interaction_id=conf_call.id)
     db.session.add(Delivery(kind="reminder_due", dedupe_key="x:failed", status="failed",
                             recipient_id=bob.id, updated_at=_in(3), created_at=_in(3)))
     db.session.add(Delivery(kind="reminder_due", dedupe_key="x:old-failed", status="failed",

@@ -23,7 +23,10 @@ def test_staff_digest_lists_exactly_their_partners_news(app, db):
     assert [(s.partner_name, s.count) for s in d.sensitive] == [
         ("Bangkok Child Safety Network", 1), ("Mekong Police Unit", 2)]
     assert [f.title for f in d.overdue] == ["Send workshop agenda"]
-    assert [f.title for f in d.due_soon] == ["Review MoU comments"]
+    # titles of follow-ups on restricted partners or from restricted interactions stay home
+    assert [(f.title, f.partner_name) for f in d.due_soon] == [
+        ("Review MoU comments", "SafeNet Tech"), (None, "Mekong Police Unit"),
+        (None, "Bangkok Child Safety Network")]
     assert [p.name for p in d.turned_cooling] == ["Quiet Travel Co"]
     assert [p.name for p in d.turned_dormant] == ["Old Faith Group"]
     assert [p.name for p in d.new_partners] == ["New Media House"]
@@ -56,7 +59,7 @@ def test_manager_digest_covers_their_region_only(app, db):
     assert [(r.key, r.current, r.previous) for r in t.by_sector] == [
         ("law_enforcement", 2, 0), ("civil_society", 1, 1), ("technology", 1, 0)]
     assert [(r.key, r.current, r.previous) for r in t.by_country] == [("TH", 3, 1), ("VN", 1, 0)]
-    assert t.overdue_by_person == [("Alice Staff", 1)]
+    assert t.overdue_by_person == [("Alice Staff", 1)]  # due-soon ones are not overdue
     assert [p.name for p in t.dormant] == ["New Media House", "Old Faith Group"]
     assert t.dormant_total == 2
     assert t.coverage_gaps == [

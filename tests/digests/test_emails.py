@@ -60,6 +60,7 @@ def test_no_restricted_or_confidential_text_leaves_by_email(app, db, smtp):
         assert "1 restricted interaction with" in part
         assert f"/partners/{net.p['le'].id}" in part
         assert "Agreed joint workshop" in part and "Sent MoU draft" in part
+        assert part.count("Restricted follow-up") == 2
 
 
 def test_digest_says_why_links_preferences_and_offers_one_click_unsubscribe(app, db, smtp):
