@@ -8,7 +8,7 @@ import pytest
 from celery import Celery
 from sqlalchemy import select
 
-from config import TestConfig
+import config
 from crm.models import SiteSetting
 from tests.support import services
 from tests.support.worker import celery_worker, wait_for, worker_env
@@ -36,7 +36,7 @@ def test_task_round_trips_through_the_embedded_filesystem_broker(app, db, databa
     env = worker_env(database_url, tmp_path)
     token = uuid.uuid4().hex
     monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))
-    celery_conf = TestConfig().CELERY
+    celery_conf = config.TestConfig().CELERY
     assert celery_conf["broker_url"] == "filesystem://"
     sender = Celery()
     sender.config_from_object(celery_conf)
