@@ -44,7 +44,7 @@ def index():
             abort(403)
         items, total = followups.team_overdue(current_user)
         return render_template("followups/team.html", items=items, total=total,
-                               action_form=ActionForm())
+                               action_form=ActionForm(), now=timeutil.now_utc())
     groups = followups.my_follow_ups(current_user)
     return render_template("followups/index.html", groups=groups, titles=GROUP_TITLES,
                            action_form=ActionForm(), total=sum(map(len, groups.values())),
