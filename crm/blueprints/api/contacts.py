@@ -12,16 +12,15 @@ from . import bp
 from .guard import current_user
 from .helpers import (
     ETAG_HEADER,
-    IF_MATCH,
     READ_ERRORS,
     WRITE_ERRORS,
-    check_if_match,
     documented_errors,
     paginate,
     visible,
     with_etag,
 )
 from .partners import load as load_partner
+from .records import get_and_patch
 from .schemas import ContactIn, ContactOut, ContactPatch, PageArgs, list_schema
 
 ContactList = list_schema(ContactOut, "ContactList")
@@ -57,23 +56,5 @@ def create_contact(data: dict, partner_id: int):
     return with_etag(load(contact.id), 201)
 
 
-@bp.route("/contacts/<int:contact_id>", methods=["GET"], tags=["contacts"])
-@bp.response(200, ContactOut, headers=ETAG_HEADER)
-@documented_errors(bp, *READ_ERRORS)
-def get_contact(contact_id: int):
-    """One contact."""
-    return with_etag(load(contact_id))
-
-
-@bp.route("/contacts/<int:contact_id>", methods=["PATCH"], tags=["contacts"])
-@bp.doc(parameters=[IF_MATCH])
-@bp.arguments(ContactPatch(partial=True))
-@bp.response(200, ContactOut, headers=ETAG_HEADER)
-@documented_errors(bp, *WRITE_ERRORS)
-def update_contact(data: dict, contact_id: int):
-    """Change the fields sent; a stale If-Match answers 409."""
-    contact = load(contact_id)
-    check_if_match(contact)
-    contacts.update_contact(current_user(), contact, data)
-    db.session.commit()
-    return with_etag(load(contact_id))
+get_and_patch("/contacts/<int:contact_id>", name="contact", tag="contacts", out=ContactOut,
+              patch=ContactPatch, load=load, update=contacts.update_contact)

@@ -13,16 +13,15 @@ from . import bp
 from .guard import current_user
 from .helpers import (
     ETAG_HEADER,
-    IF_MATCH,
     READ_ERRORS,
     WRITE_ERRORS,
-    check_if_match,
     documented_errors,
     paginate,
     visible,
     with_etag,
 )
 from .partners import load as load_partner
+from .records import get_and_patch
 from .schemas import (
     InteractionFilters,
     InteractionIn,
@@ -71,23 +70,6 @@ def create_interaction(data: dict):
     return with_etag(load(interaction.id), 201)
 
 
-@bp.route("/interactions/<int:interaction_id>", methods=["GET"], tags=["interactions"])
-@bp.response(200, InteractionOut, headers=ETAG_HEADER)
-@documented_errors(bp, *READ_ERRORS)
-def get_interaction(interaction_id: int):
-    """One interaction."""
-    return with_etag(load(interaction_id))
-
-
-@bp.route("/interactions/<int:interaction_id>", methods=["PATCH"], tags=["interactions"])
-@bp.doc(parameters=[IF_MATCH])
-@bp.arguments(InteractionPatch(partial=True))
-@bp.response(200, InteractionOut, headers=ETAG_HEADER)
-@documented_errors(bp, *WRITE_ERRORS)
-def update_interaction(data: dict, interaction_id: int):
-    """Change the fields sent; a stale If-Match answers 409."""
-    interaction = load(interaction_id)
-    check_if_match(interaction)
-    interactions.update_interaction(current_user(), interaction, data)
-    db.session.commit()
-    return with_etag(load(interaction_id))
+get_and_patch("/interactions/<int:interaction_id>", name="interaction", tag="interactions",
+              out=InteractionOut, patch=InteractionPatch, load=load,
+              update=interactions.update_interaction)

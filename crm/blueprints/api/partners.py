@@ -13,15 +13,14 @@ from . import bp
 from .guard import current_user
 from .helpers import (
     ETAG_HEADER,
-    IF_MATCH,
     READ_ERRORS,
     WRITE_ERRORS,
-    check_if_match,
     documented_errors,
     paginate,
     visible,
     with_etag,
 )
+from .records import get_and_patch
 from .schemas import PartnerFilters, PartnerIn, PartnerOut, PartnerPatch, list_schema
 
 LOAD = (selectinload(Partner.tags), selectinload(Partner.collaborators))
@@ -65,26 +64,8 @@ def create_partner(data: dict):
     return with_etag(load(partner.id), 201)
 
 
-@bp.route("/partners/<int:partner_id>", methods=["GET"], tags=["partners"])
-@bp.response(200, PartnerOut, headers=ETAG_HEADER)
-@documented_errors(bp, *READ_ERRORS)
-def get_partner(partner_id: int):
-    """One partner."""
-    return with_etag(load(partner_id))
-
-
-@bp.route("/partners/<int:partner_id>", methods=["PATCH"], tags=["partners"])
-@bp.doc(parameters=[IF_MATCH])
-@bp.arguments(PartnerPatch(partial=True))
-@bp.response(200, PartnerOut, headers=ETAG_HEADER)
-@documented_errors(bp, *WRITE_ERRORS)
-def update_partner(data: dict, partner_id: int):
-    """Change the fields sent; a stale If-Match answers 409."""
-    partner = load(partner_id)
-    check_if_match(partner)
-    partners.update_partner(current_user(), partner, data)
-    db.session.commit()
-    return with_etag(load(partner_id))
+get_and_patch("/partners/<int:partner_id>", name="partner", tag="partners", out=PartnerOut,
+              patch=PartnerPatch, load=load, update=partners.update_partner)
 
 
 @bp.route("/partners/<int:partner_id>", methods=["DELETE"], tags=["partners"])
