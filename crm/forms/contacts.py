@@ -19,7 +19,9 @@ class ContactForm(FlaskForm):
     email = EmailField("Email", validators=[Optional(), Length(max=254)])
     phone = StringField("Phone", validators=[Optional(), Length(max=50)],
                         render_kw={"inputmode": "tel", "placeholder": "+66 2 123 4567"})
-    language = SelectField("Preferred language", render_kw={"data-searchable": ""})
+    #: checked by the service (pycountry), which puts its message beside this field
+    language = SelectField("Preferred language", validate_choice=False,
+                           render_kw={"data-searchable": ""})
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=10_000)],
                           render_kw={"rows": 3})
     sensitivity = SelectField("Sensitivity", choices=[(s, label(s)) for s in SENSITIVITIES])

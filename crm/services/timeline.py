@@ -1,9 +1,9 @@
 """A partner's timeline: interactions, follow-up events and stage changes, newest first.
 
 One UNION ALL statement picks the page of (kind, at, id) keys, ordered by
-(at, kind, id) descending and keyset-paginated with a `before` cursor; then one
-statement per kind loads the rows (plus one per eager-loaded collection), so the
-number of statements does not depend on how long the history is.
+(at, kind, id) descending and keyset-paginated with a `before` cursor; then six
+statements load the rows (interactions, their visible contacts, their staff,
+follow-ups, stage changes) — always seven in all, however long the history.
 
 Follow-up events: `follow_up_created` at created_at, `follow_up_done` at completed_at,
 `follow_up_cancelled` at completed_at (or updated_at when the cancelling code did not
@@ -17,10 +17,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, and_, func, literal, or_, select, type_coerce, union_all
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from crm.extensions import db
-from crm.models import Contact, FollowUp, Interaction, Partner, StageChange, User
+from crm.models import (
+    Contact,
+    FollowUp,
+    Interaction,
+    Partner,
+    StageChange,
+    User,
+    interaction_contacts,
+    interaction_staff,
+)
 from crm.models._types import UTCDateTime
 
 from . import access
@@ -36,8 +45,9 @@ class TimelineEntry:
     kind: str
     at: datetime
     obj: Any
-    #: for interactions: the contacts present that the user may see
+    #: for interactions: the contacts present that the user may see, and staff present
     contacts: list[Contact] = field(default_factory=list)
+    staff: list[User] = field(default_factory=list)
 
     @property
     def cursor(self) -> str:
@@ -116,7 +126,8 @@ def partner_timeline(user: User, partner: Partner, before: str | None = None,
             continue
         entry = TimelineEntry(kind=kind, at=_aware(at), obj=obj)
         if kind == "interaction":
-            entry.contacts = [c for c in obj.contacts if c.id in objects["visible_contacts"]]
+            entry.contacts = objects["contacts"].get(object_id, [])
+            entry.staff = objects["staff"].get(object_id, [])
         entries.append(entry)
     next_cursor = encode_cursor(_aware(rows[-1][1]), rows[-1][0], rows[-1][2]) \
         if more and rows else None
@@ -128,33 +139,40 @@ def _aware(value: datetime) -> datetime:
 
 
 def _load(user: User, partner: Partner, rows) -> dict:
-    """The rows behind the keys: one statement per kind present (plus eager collections)."""
-    wanted: dict[str, set[int]] = {}
+    """The rows behind the keys in a fixed six statements, whatever kinds the page holds."""
+    wanted: dict[str, set[int]] = {"interaction": set(), "follow_up": set(), "stage_change": set()}
     for kind, _at, object_id in rows:
-        group = "follow_up" if kind.startswith("follow_up") else kind
-        wanted.setdefault(group, set()).add(object_id)
-    objects: dict = {"visible_contacts": set()}
-    if "interaction" in wanted:
-        for obj in db.session.scalars(
-            select(Interaction).where(Interaction.id.in_(wanted["interaction"])).options(
-                joinedload(Interaction.logged_by), selectinload(Interaction.contacts),
-                selectinload(Interaction.staff))
-        ).unique():
-            objects[("interaction", obj.id)] = obj
-        objects["visible_contacts"] = set(db.session.scalars(
-            access.visible_contacts(user, select(Contact.id)).where(
-                Contact.partner_id == partner.id)))
-    if "follow_up" in wanted:
-        for obj in db.session.scalars(
-            select(FollowUp).where(FollowUp.id.in_(wanted["follow_up"])).options(
-                joinedload(FollowUp.assignee), joinedload(FollowUp.created_by))
-        ).unique():
-            for kind in ("follow_up_created", "follow_up_done", "follow_up_cancelled"):
-                objects[(kind, obj.id)] = obj
-    if "stage_change" in wanted:
-        for obj in db.session.scalars(
-            select(StageChange).where(StageChange.id.in_(wanted["stage_change"])).options(
-                joinedload(StageChange.changed_by))
-        ).unique():
-            objects[("stage_change", obj.id)] = obj
+        wanted["follow_up" if kind.startswith("follow_up") else kind].add(object_id)
+    objects: dict = {"contacts": {}, "staff": {}}
+    for obj in db.session.scalars(
+        select(Interaction).where(Interaction.id.in_(wanted["interaction"]))
+        .options(joinedload(Interaction.logged_by))
+    ).unique():
+        objects[("interaction", obj.id)] = obj
+    # contacts present that this user may see, and staff present (explicit, always run)
+    visible = access.visible_contacts(user, select(interaction_contacts.c.interaction_id, Contact)
+                                      ).join(interaction_contacts,
+                                             interaction_contacts.c.contact_id == Contact.id)
+    for interaction_id, contact in db.session.execute(
+        visible.where(interaction_contacts.c.interaction_id.in_(wanted["interaction"]))
+        .order_by(Contact.name)
+    ):
+        objects["contacts"].setdefault(interaction_id, []).append(contact)
+    for interaction_id, person in db.session.execute(
+        select(interaction_staff.c.interaction_id, User)
+        .join(User, User.id == interaction_staff.c.user_id)
+        .where(interaction_staff.c.interaction_id.in_(wanted["interaction"])).order_by(User.name)
+    ):
+        objects["staff"].setdefault(interaction_id, []).append(person)
+    for obj in db.session.scalars(
+        select(FollowUp).where(FollowUp.id.in_(wanted["follow_up"])).options(
+            joinedload(FollowUp.assignee), joinedload(FollowUp.created_by))
+    ).unique():
+        for kind in ("follow_up_created", "follow_up_done", "follow_up_cancelled"):
+            objects[(kind, obj.id)] = obj
+    for obj in db.session.scalars(
+        select(StageChange).where(StageChange.id.in_(wanted["stage_change"])).options(
+            joinedload(StageChange.changed_by))
+    ).unique():
+        objects[("stage_change", obj.id)] = obj
     return objects

@@ -271,3 +271,19 @@ def test_timeline_cursor_ties(db, make):
             break
     assert seen == sorted(ids, reverse=True)
     assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 0
+
+
+def test_timeline_hides_contacts_the_user_cannot_see_and_lists_staff(db, make):
+    owner, other, colleague = make.make_user(), make.make_user(), make.make_user(name="Colleague")
+    partner = make.make_partner(owner)
+    open_contact = make.make_contact(partner, name="Open Person")
+    secret = make.make_contact(partner, name="Secret Person", sensitivity="confidential")
+    interaction = make.make_interaction(partner, owner)
+    interaction.contacts = [open_contact, secret]
+    interaction.staff = [colleague]
+    db.session.flush()
+    (entry,) = timeline.partner_timeline(other, partner).entries
+    assert [c.name for c in entry.contacts] == ["Open Person"]
+    assert [u.name for u in entry.staff] == ["Colleague"]
+    (entry,) = timeline.partner_timeline(owner, partner).entries
+    assert [c.name for c in entry.contacts] == ["Open Person", "Secret Person"]

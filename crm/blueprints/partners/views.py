@@ -87,10 +87,6 @@ def autocomplete():
 @login_required
 def show(partner_id: int):
     partner = _get_partner(partner_id)
-    if partner.sensitivity != "standard":
-        audit.record("partner.view", actor=current_user, object_type="partner",
-                     object_id=partner.id, details={"sensitivity": partner.sensitivity})
-        db.session.commit()
     contacts = db.session.scalars(
         access.visible_contacts(current_user).where(
             Contact.partner_id == partner.id, Contact.archived.is_(False)
@@ -100,11 +96,17 @@ def show(partner_id: int):
             FollowUp.partner_id == partner.id, FollowUp.status == "open"
         ).options(joinedload(FollowUp.assignee)).order_by(FollowUp.due_at).limit(20)).all()
     page = timeline.partner_timeline(current_user, partner)
-    return render_template(
+    html = render_template(
         "partners/show.html", partner=partner, contacts=contacts,
         open_follow_ups=open_follow_ups, timeline=page, now=timeutil.now_utc(),
         health=engagement.health_of(partner, thresholds=_thresholds()),
     )
+    if partner.sensitivity != "standard":
+        # rendered first: committing expires the loaded relationships the page needs
+        audit.record("partner.view", actor=current_user, object_type="partner",
+                     object_id=partner.id, details={"sensitivity": partner.sensitivity})
+        db.session.commit()
+    return html
 
 
 @bp.get("/<int:partner_id>/timeline")

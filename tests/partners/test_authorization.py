@@ -1,0 +1,95 @@
+"""Authorization matrix: every route of partners / contacts / admin audit
+× {owner, collaborator, other staff, manager in region, manager outside region, admin, viewer}
+× {standard, restricted, confidential} → 200 / 302 / 404 / 403.
+
+The expectations are written out here (DESIGN.md §2), not derived from crm.services.access.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.http import csrf_token
+
+ROLES = ("owner", "collaborator", "other_staff", "manager_in_region", "manager_outside",
+         "admin", "viewer")
+VISIBLE = {
+    "standard": set(ROLES),
+    "restricted": {"owner", "collaborator", "manager_in_region", "admin"},
+    "confidential": {"owner", "admin"},
+}
+
+
+def _people(make):
+    owner = make.make_user(name="Owner")
+    collaborator = make.make_user(name="Collaborator")
+    return {
+        "owner": owner,
+        "collaborator": collaborator,
+        "other_staff": make.make_user(),
+        "manager_in_region": make.make_user("manager", region_scope="Asia"),
+        "manager_outside": make.make_user("manager", region_scope="Europe"),
+        "admin": make.make_user("admin"),
+        "viewer": make.make_user("viewer"),
+    }
+
+
+def _routes(partner, contact, owner_id, collaborator_id, sensitivity):
+    """(method, path, form data, status when allowed to read, status when allowed to write)."""
+    p, c = partner.id, contact.id
+    edit = {"name": "Matrix Partner", "sector": "civil_society", "country": "TH",
+            "stage": "active", "owner_id": str(owner_id), "sensitivity": sensitivity,
+            "collaborator_ids": [str(collaborator_id)]}
+    person = {"name": "Someone", "sensitivity": sensitivity}
+    return [
+        ("GET", f"/partners/{p}", None, "read", 200),
+        ("GET", f"/partners/{p}/timeline", None, "read", 200),
+        ("GET", f"/partners/{p}/edit", None, "write", 200),
+        ("POST", f"/partners/{p}/edit", edit, "write", 302),
+        ("GET", f"/partners/{p}/contacts/new", None, "write", 200),
+        ("POST", f"/partners/{p}/contacts/new", dict(person, email="new@example.org"),
+         "write", 302),
+        ("GET", f"/contacts/{c}/edit", None, "write", 200),
+        ("POST", f"/contacts/{c}/edit", person, "write", 302),
+        ("POST", f"/partners/{p}/archive", {}, "write", 302),
+        ("POST", f"/partners/{p}/unarchive", {}, "write", 302),
+    ]
+
+
+@pytest.mark.parametrize("sensitivity", ["standard", "restricted", "confidential"])
+@pytest.mark.parametrize("role", ROLES)
+def test_matrix(client, db, make, login_as, role, sensitivity):
+    people = _people(make)
+    owner = people["owner"]
+    partner = make.make_partner(owner, name="Matrix Partner", country="TH",
+                                sensitivity=sensitivity,
+                                collaborators=[people["collaborator"]])
+    contact = make.make_contact(partner, sensitivity=sensitivity)
+    make.make_interaction(partner, owner)
+    login_as(people[role])
+    token = csrf_token(client, "/partners/")
+    visible = role in VISIBLE[sensitivity]
+    results = {}
+    for method, path, data, kind, ok in _routes(partner, contact, owner.id,
+                                                        people["collaborator"].id, sensitivity):
+        if kind == "write" and role == "viewer":
+            expected = 403
+        else:
+            expected = ok if visible else 404
+        if method == "GET":
+            status = client.get(path).status_code
+        else:
+            status = client.post(path, data=dict(data, csrf_token=token)).status_code
+        results[(method, path)] = (status, expected)
+    wrong = {k: v for k, v in results.items() if v[0] != v[1]}
+    assert not wrong, wrong
+    listed = "Matrix Partner" in client.get("/partners/").get_data(as_text=True)
+    assert listed == visible
+    items = client.get("/partners/autocomplete?q=matrix").get_json()["items"]
+    assert bool(items) == visible
+    assert client.get("/partners/new").status_code == (403 if role == "viewer" else 200)
+    assert client.get("/admin/audit").status_code == (200 if role == "admin" else 403)
+    # a viewer's attempted write changed nothing
+    if role == "viewer":
+        db.session.expire_all()
+        assert not partner.archived and contact.name != "Someone"
