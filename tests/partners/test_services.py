@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
-from crm.models import AuditEvent, Contact, FollowUp, Partner, StageChange
+from crm.models import (
+    AuditEvent,
+    Contact,
+    FollowUp,
+    Partner,
+    StageChange,
+    interaction_contacts,
+    interaction_staff,
+)
 from crm.services import access, contacts, engagement, partners, timeline, timeutil
 from crm.services.errors import ValidationError
 
@@ -279,9 +287,10 @@ def test_timeline_hides_contacts_the_user_cannot_see_and_lists_staff(db, make):
     open_contact = make.make_contact(partner, name="Open Person")
     secret = make.make_contact(partner, name="Secret Person", sensitivity="confidential")
     interaction = make.make_interaction(partner, owner)
-    interaction.contacts = [open_contact, secret]
-    interaction.staff = [colleague]
-    db.session.flush()
+    db.session.execute(insert(interaction_contacts), [
+        {"interaction_id": interaction.id, "contact_id": c.id} for c in (open_contact, secret)])
+    db.session.execute(insert(interaction_staff), [
+        {"interaction_id": interaction.id, "user_id": colleague.id}])
     (entry,) = timeline.partner_timeline(other, partner).entries
     assert [c.name for c in entry.contacts] == ["Open Person"]
     assert [u.name for u in entry.staff] == ["Colleague"]
