@@ -34,7 +34,7 @@ PREVIEW_LIMIT = 200
 
 
 def _job(job_id: int) -> ImportJob:
-    job = db.session.get(ImportJob, job_id)
+    job = db.session.get(ImportJob, job_id, populate_existing=True)  # progress is live
     if job is None or not (current_user.is_admin or job.created_by_id == current_user.id):
         abort(404)
     return job
