@@ -41,7 +41,8 @@ class InteractionForm(FlaskForm):
                             render_kw={"rows": 2})
     contact_ids = SelectMultipleField("Contacts present", coerce=int, choices=[])
     staff_ids = SelectMultipleField("Other staff present", coerce=int, choices=[],
-                                    render_kw={"data-searchable": ""})
+                                    render_kw={"data-searchable": "",
+                                               "aria-label": "Other staff present"})
     #: "" = the partner's default (law enforcement → restricted), decided by the service
     sensitivity = SelectField("Sensitivity", default="",
                               choices=[("", "Default"), *((s, label(s)) for s in SENSITIVITIES)])
