@@ -107,6 +107,8 @@ class BaseConfig:
         self.DELIVERY_STUCK_MINUTES = _int("DELIVERY_STUCK_MINUTES", 10)
         #: first retry delay of a temporarily failed email (doubles per attempt, jittered)
         self.DELIVERY_RETRY_BASE_SECONDS = _int("DELIVERY_RETRY_BASE_SECONDS", 30)
+        #: soft time limit of one send task (a stalled SMTP server); the hard limit is +15 s
+        self.DELIVERY_SOFT_TIME_LIMIT = _int("DELIVERY_SOFT_TIME_LIMIT", 45)
         self.IMPORT_MAX_BYTES = _int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
         self.API_RATE_LIMIT = env.get("API_RATE_LIMIT", "300 per minute")
         self.BENCH_ENDPOINTS = _bool("CRM_BENCH")  #: /bench/* + X-SQL-Count (make bench)
@@ -147,6 +149,9 @@ class BaseConfig:
             "timezone": "UTC",
             "enable_utc": True,
             "beat_schedule_filename": str(instance_dir() / "celerybeat-schedule"),
+            "task_annotations": {"tasks.delivery.send": {
+                "soft_time_limit": self.DELIVERY_SOFT_TIME_LIMIT,
+                "time_limit": self.DELIVERY_SOFT_TIME_LIMIT + 15}},
         }
         if self.REDIS_URL:
             common.update(

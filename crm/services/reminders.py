@@ -160,8 +160,8 @@ def sweep(now: datetime, *, hour: int, escalation_days: int) -> list[list[int]]:
 
     Flushes only: the caller commits, then enqueues `tasks.delivery.send` per list.
     """
-    ids = deliveries.insert_ignore(due_rows(now, hour=hour, escalation_days=escalation_days),
-                                   now=now)
+    # stamped with the wall clock, not `now`: stuck-row detection compares against it
+    ids = deliveries.insert_ignore(due_rows(now, hour=hour, escalation_days=escalation_days))
     if not ids:
         return []
     groups: dict[str, list[int]] = {}

@@ -30,6 +30,13 @@ class ScriptedHandler:
         with self.lock:
             self.attempts += 1
             answer = self.script.pop(0) if self.script else None
+        if answer and answer.startswith("accept-stall:"):
+            # the server has the message, but the client hears nothing yet: the window
+            # between SMTP acceptance and the status update
+            with self.lock:
+                self.messages.append(email.message_from_bytes(envelope.content))
+            await asyncio.sleep(float(answer.split(":", 1)[1]))
+            return "250 OK"
         if answer and answer.startswith("stall:"):
             await asyncio.sleep(float(answer.split(":", 1)[1]))
             return "451 4.4.2 stalled"

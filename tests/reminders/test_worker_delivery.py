@@ -1,0 +1,277 @@
+"""Exactly-once delivery through real `celery worker` subprocesses, a private Redis and aiosmtpd.
+
+The clock is passed explicitly (`run_sweep(app, now)`); "later" sweeps pass a time past the
+stuck-row age so rows left behind by a crash or a flushed broker are re-enqueued.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy import insert
+
+from crm.commands.reminders import run_sweep
+from crm.models import FollowUp
+from crm.services import timeutil
+from tests.reminders.helpers import local, rows
+from tests.reminders.smtp import SMTPServer
+from tests.support.http import csrf_token
+from tests.support.services import free_port
+from tests.support.worker import celery_worker, wait_for, worker_env
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis,
+              pytest.mark.skipif(not shutil.which("redis-server"),
+                                 reason="redis-server binary needed for a private Redis")]
+
+ZONES = ("Europe/Paris", "America/New_York", "Asia/Bangkok", "Africa/Nairobi",
+         "Australia/Sydney")
+
+
+class PrivateRedis:
+    """Our own redis-server on a free port: safe to FLUSHDB and to stop."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url, socket_timeout=1)
+        assert wait_for(lambda: _pings(client), timeout=10), "private redis did not start"
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_timeout=2)
+
+
+def _pings(client) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def private_redis():
+    server = PrivateRedis()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    with SMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def broker(app, private_redis, smtp, monkeypatch):
+    """The in-process app enqueues to the private Redis (as the beat's app would)."""
+    if private_redis.process.poll() is not None:
+        private_redis.start()
+    private_redis.client().flushdb()
+    smtp.handler.script.clear()
+    smtp.handler.messages.clear()
+    smtp.handler.attempts = 0
+    sender = Celery(broker=private_redis.url)
+    sender.conf.update(broker_transport_options={"socket_timeout": 2,
+                                                 "socket_connect_timeout": 1},
+                       broker_connection_timeout=1, broker_connection_retry=False)
+    monkeypatch.setitem(app.extensions, "celery", sender)
+    yield private_redis
+    sender.close()
+
+
+@pytest.fixture
+def env(database_url, tmp_path, private_redis, smtp):
+    return worker_env(database_url, tmp_path, REDIS_URL=private_redis.url,
+                      SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port,
+                      DELIVERY_RETRY_BASE_SECONDS="1", SMTP_TIMEOUT="20")
+
+
+def _worker(env, tmp_path, name="worker", **kw):
+    return celery_worker(env, log_path=tmp_path / f"{name}.log", **kw)
+
+
+def _log(tmp_path) -> str:
+    return "\n".join(p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*.log"))
+
+
+def _statuses(db) -> Counter:
+    return Counter(r.status for r in rows(db))
+
+
+def _later():
+    """A sweep time past the stuck-row age (DELIVERY_STUCK_MINUTES = 10)."""
+    return timeutil.now_utc() + timedelta(minutes=11)
+
+
+def test_1000_follow_ups_50_users_5_zones_each_gets_one_email_at_local_eight(
+        app, db, make, broker, smtp, env, tmp_path):
+    users = [make.make_user(timezone=ZONES[i % 5], email=f"r{i}@example.org")
+             for i in range(50)]
+    partner = make.make_partner(owner=users[0])
+    day = (2025, 9, 17)
+    db.session.execute(insert(FollowUp), [
+        {"title": f"Task {u.id}-{n}", "partner_id": partner.id, "assignee_id": u.id,
+         "due_at": local(u.timezone, *day, 9 + n % 8, 0), "status": "open", "version": 1}
+        for u in users for n in range(20)])
+    db.session.commit()
+    eights = sorted((local(tz, *day, 8, 0), tz) for tz in ZONES)
+    with _worker(env, tmp_path, concurrency=2):
+        for moment, tz in eights:
+            assert run_sweep(app, moment - timedelta(minutes=1))["inserted"] == 0, tz
+            result = run_sweep(app, moment)
+            assert (result["inserted"], result["emails"], result["enqueued"]) == (200, 10, 10)
+            assert run_sweep(app, moment + timedelta(minutes=1))["inserted"] == 0
+        assert wait_for(lambda: _statuses(db) == Counter(sent=1000), timeout=120), (
+            _statuses(db), _log(tmp_path))
+    ids = smtp.handler.message_ids()
+    assert len(ids) == 50 and set(ids.values()) == {1}, "a duplicate Message-ID"
+    for user in users:
+        [message] = smtp.handler.for_recipient(user.email)
+        text = message.get_payload()[0].get_payload(decode=True).decode()
+        assert text.count("Mark done:") == 20
+        items = re.findall(r"\] (Task \d+-\d+)\s", text)
+        assert sorted(items) == sorted(f"Task {user.id}-{n}" for n in range(20)), "an item"
+    assert {r.message_id for r in rows(db)} == set(ids)
+
+
+def test_sigkill_while_sending_then_a_new_worker_delivers_with_the_same_message_id(
+        app, db, make, broker, smtp, env, tmp_path):
+    user = make.make_user(timezone="UTC", email="killed@example.org")
+    partner = make.make_partner(owner=user)
+    for n in range(3):
+        make.make_follow_up(partner, user, due_at=local("UTC", 2025, 9, 17, 12, n))
+    db.session.commit()
+    smtp.handler.script = ["accept-stall:30"]  # accepted by the server, no 250 yet
+    with _worker(env, tmp_path, name="first") as first:
+        run_sweep(app, local("UTC", 2025, 9, 17, 8, 0))
+        assert wait_for(lambda: smtp.handler.messages, timeout=60), _log(tmp_path)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+    assert _statuses(db) == Counter(sending=3)
+    with _worker(env, tmp_path, name="second"):
+        result = run_sweep(app, _later())
+        assert result["requeued"] == 3
+        assert wait_for(lambda: _statuses(db) == Counter(sent=3), timeout=60), _log(tmp_path)
+    ids = smtp.handler.message_ids()
+    # the documented bound: one re-send per crash inside the acceptance window, same Message-ID
+    assert len(ids) == 1 and list(ids.values()) == [2]
+    assert {r.attempts for r in rows(db)} == {2}
+
+
+def test_flushdb_right_after_a_sweep_loses_nothing(app, db, make, broker, smtp, env, tmp_path):
+    users = [make.make_user(timezone="UTC") for _ in range(3)]
+    partner = make.make_partner(owner=users[0])
+    for user in users:
+        make.make_follow_up(partner, user, due_at=local("UTC", 2025, 9, 17, 12, 0))
+    db.session.commit()
+    assert run_sweep(app, local("UTC", 2025, 9, 17, 8, 0))["enqueued"] == 3
+    broker.client().flushdb()
+    with _worker(env, tmp_path):
+        time.sleep(2)
+        assert _statuses(db) == Counter(queued=3)  # the broker lost the tasks
+        assert run_sweep(app, _later())["requeued"] == 3
+        assert wait_for(lambda: _statuses(db) == Counter(sent=3), timeout=60), _log(tmp_path)
+    assert sorted(smtp.handler.message_ids().values()) == [1, 1, 1]
+
+
+def _one_due(make, db, email, day):
+    """A user with one follow-up due on September `day`; earlier ones are closed first."""
+    db.session.query(FollowUp).update({"status": "done"})
+    user = make.make_user(timezone="UTC", email=email)
+    make.make_follow_up(make.make_partner(owner=user), user,
+                        due_at=local("UTC", 2025, 9, day, 12, 0))
+    db.session.commit()
+    return user
+
+
+def test_smtp_451_twice_then_accept_550_fails_and_a_stall_times_out_then_delivers_once(
+        app, db, make, broker, smtp, env, tmp_path):
+    with _worker({**env, "SMTP_TIMEOUT": "3"}, tmp_path):
+        _one_due(make, db, "flaky@example.org", 17)
+        smtp.handler.script = ["451 4.3.0 try later", "451 4.3.0 try later"]
+        run_sweep(app, local("UTC", 2025, 9, 17, 8, 0))
+        assert wait_for(lambda: _statuses(db) == Counter(sent=1), timeout=60), _log(tmp_path)
+        assert smtp.handler.attempts == 3 and sum(smtp.handler.message_ids().values()) == 1
+        assert rows(db)[0].attempts == 3
+
+        _one_due(make, db, "gone@example.org", 18)
+        smtp.handler.script = ["550 5.1.1 no such mailbox"]
+        run_sweep(app, local("UTC", 2025, 9, 18, 8, 0))
+        assert wait_for(lambda: _statuses(db)["failed"] == 1, timeout=60), _log(tmp_path)
+        failed = rows(db, status="failed")[0]
+        assert "550" in failed.last_error and failed.attempts == 1
+        attempts = smtp.handler.attempts
+        time.sleep(3)
+        assert smtp.handler.attempts == attempts  # no retry after a 5xx
+
+        _one_due(make, db, "slow@example.org", 19)
+        smtp.handler.script = ["stall:30"]  # a server that says nothing
+        before = set(smtp.handler.message_ids())
+        started = time.monotonic()
+        run_sweep(app, local("UTC", 2025, 9, 19, 8, 0))
+        assert wait_for(lambda: any(r.status == "sent" for r in _rows_of(db, "slow@")),
+                        timeout=60), _log(tmp_path)
+        assert time.monotonic() - started < 15  # cut by the 3 s SMTP timeout, not waited out
+    [row] = _rows_of(db, "slow@")
+    assert row.attempts == 2
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert "timed out" in log  # smtplib's timeout cut the stall; the task retried it
+    new_ids = Counter({k: v for k, v in smtp.handler.message_ids().items() if k not in before})
+    assert list(new_ids.values()) == [1] and row.message_id in new_ids
+
+
+def _rows_of(db, prefix):
+    from crm.models import Delivery, User
+
+    db.session.expire_all()
+    return db.session.query(Delivery).join(User, User.id == Delivery.recipient_id).filter(
+        User.email.startswith(prefix)).all()
+
+
+def test_redis_down_logging_still_fast_and_reminder_delivered_after_it_returns(
+        app, client, db, make, broker, smtp, env, tmp_path, login_as):
+    user = make.make_user(timezone="UTC", email="offline@example.org")
+    partner = make.make_partner(owner=user, name="Harbour Police")
+    login_as(user)
+    broker.stop()
+    yesterday = (timeutil.now_utc() - timedelta(days=1)).date()
+    token = csrf_token(client, f"/interactions/new?partner_id={partner.id}")
+    started = time.monotonic()
+    response = client.post("/interactions/new", data={
+        "csrf_token": token, "partner_id": partner.id, "kind": "call",
+        "occurred_at": timeutil.now_utc().strftime("%Y-%m-%dT%H:%M"),
+        "summary": "Agreed a training date", "follow_up_title": "Send the training plan",
+        "follow_up_due": yesterday.isoformat(), "follow_up_assignee_id": user.id})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert elapsed < 2.0
+    result = run_sweep(app)  # the beat runs while Redis is down: the ledger keeps the work
+    assert (result["inserted"], result["enqueued"], result["not_enqueued"]) == (1, 0, 1)
+    broker.start()
+    with _worker(env, tmp_path):
+        assert run_sweep(app, _later())["requeued"] == 1
+        assert wait_for(lambda: _statuses(db) == Counter(sent=1), timeout=60), _log(tmp_path)
+    [message] = smtp.handler.for_recipient("offline@example.org")
+    assert "Send the training plan" in message.get_payload()[0].get_payload(decode=True).decode()
