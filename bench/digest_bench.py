@@ -76,6 +76,22 @@ def _app(scale: str):
     return create_app("test"), generate
 
 
+INDEX = "ix_interactions_occurred_partner_sensitivity"
+
+
+def _ensure_index(db, text) -> None:
+    """A data set cached before migration 0004 was filled in lacks its index: add it."""
+    if db.session.scalar(text("SELECT 1 FROM pg_indexes WHERE indexname = :n"), {"n": INDEX}):
+        return
+    print(f"[digests] cached database predates {INDEX} (migration 0004): creating it",
+          flush=True)
+    db.session.execute(text(f"CREATE INDEX {INDEX} ON interactions "
+                            "(occurred_at, partner_id, sensitivity)"))
+    db.session.commit()
+    db.session.execute(text("ANALYZE interactions"))
+    db.session.commit()
+
+
 def run(scale: str) -> dict:
     app, generate = _app(scale)
     from sqlalchemy import event, select, text
@@ -87,6 +103,7 @@ def run(scale: str) -> dict:
 
     results: dict = {"scale": scale}
     with app.app_context():
+        _ensure_index(db, text)
         marker = db.session.get(SiteSetting, generate.MARKER_KEY).value
         now = datetime.fromisoformat(marker["generated_at"])
         counts = db.session.execute(text(

@@ -328,6 +328,15 @@ def _sensitive_counts(user: User, data: DigestData, start: datetime, end: dateti
     data.sensitive = [SensitiveCount(*row) for row in db.session.execute(stmt)]
 
 
+def _open_follow_up_ids(user: User, before: datetime):
+    """Open follow-ups due before `before`, assigned to the user or on their partners: a UNION
+    of two index range scans (assignee, status, due) and (partner, due)."""
+    open_due = (FollowUp.status == "open", FollowUp.due_at < before)
+    return select(FollowUp.id).where(FollowUp.assignee_id == user.id, *open_due).union(
+        select(FollowUp.id).where(FollowUp.partner_id.in_(_mine_ids(user)), *open_due),
+    ).scalar_subquery()
+
+
 def _follow_ups(user: User, data: DigestData, now: datetime) -> None:
     """Open follow-ups due within 7 days (or overdue). A follow-up on a restricted partner or
     from a restricted interaction keeps its title in the application: NULL is selected."""
@@ -340,9 +349,7 @@ def _follow_ups(user: User, data: DigestData, now: datetime) -> None:
         FollowUp.id, title, FollowUp.due_at, Partner.id, Partner.name, assignee.name,
     ).select_from(FollowUp)).outerjoin(assignee, assignee.id == FollowUp.assignee_id).outerjoin(
         source, source.id == FollowUp.interaction_id).where(
-        FollowUp.status == "open",
-        FollowUp.due_at < now + timedelta(days=UPCOMING_DAYS),
-        or_(FollowUp.assignee_id == user.id, FollowUp.partner_id.in_(_mine_ids(user))),
+        FollowUp.id.in_(_open_follow_up_ids(user, now + timedelta(days=UPCOMING_DAYS))),
         Partner.archived.is_(False),
     ).order_by(FollowUp.due_at, FollowUp.id).limit(MAX_FOLLOW_UPS)
     for fid, title, due, pid, pname, who in db.session.execute(stmt):

@@ -1,4 +1,4 @@
-"""digests: schema changes for this area (empty until needed).
+"""digests: a covering index for counting a period's interactions (team and network digests).
 
 Revision ID: 0004
 Revises: 0003
@@ -14,8 +14,9 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_index("ix_interactions_occurred_partner_sensitivity", "interactions",
+                    ["occurred_at", "partner_id", "sensitivity"])
 
 
 def downgrade():
-    pass
+    op.drop_index("ix_interactions_occurred_partner_sensitivity", table_name="interactions")

@@ -86,7 +86,7 @@ def test_digest_says_why_links_preferences_and_offers_one_click_unsubscribe(app,
     mona = next(m for m in smtp.messages if "mona@" in m["To"])
     mona_text = mona.get_body(preferencelist=("plain",)).get_content()
     assert "YOUR TEAM — Asia" in mona_text and "Coverage gaps" in mona_text
-    assert "Cambodia: Law enforcement, Technology, Travel tourism" in mona_text
+    assert "Cambodia: Law enforcement, Technology, Travel & tourism" in mona_text
     ada = next(m for m in smtp.messages if "ada@" in m["To"])
     assert "Delivery failures: Reminder due 1" in ada.get_body(
         preferencelist=("plain",)).get_content()
