@@ -165,7 +165,7 @@ class BaseConfig:
             )
         else:
             broker = Path(self.BROKER_DIR)
-            for sub in ("out", "processed"):
+            for sub in ("out", "processed", "control"):
                 (broker / sub).mkdir(parents=True, exist_ok=True)
             common.update(
                 broker_url="filesystem://",
@@ -173,6 +173,7 @@ class BaseConfig:
                     "data_folder_in": str(broker / "out"),
                     "data_folder_out": str(broker / "out"),
                     "processed_folder": str(broker / "processed"),
+                    "control_folder": str(broker / "control"),
                     "store_processed": False,
                 },
             )
