@@ -8,9 +8,8 @@ from typing import Any
 from celery import shared_task
 from flask import current_app
 
-from crm.celery_app import enqueue
-from crm.extensions import db
-from crm.services import deliveries, digests, engagement, timeutil
+from crm.commands.digests import run_sweep
+from crm.services import deliveries, digests, engagement
 
 
 @deliveries.renderer("digest", with_settings=True)
@@ -20,11 +19,8 @@ def render_digest(rows: list, settings: Mapping[str, Any]):
     return digests.render(rows, {**settings, "thresholds": thresholds})
 
 
-@shared_task(name="tasks.digests.sweep", soft_time_limit=300, time_limit=360)
-def sweep() -> int:
+@shared_task(name="tasks.digests.sweep", soft_time_limit=300, time_limit=360,
+             ignore_result=True)
+def sweep() -> dict[str, int]:
     """Every 15 minutes (beat): ledger the digests whose period ended, commit, enqueue."""
-    ids = digests.sweep(timeutil.now_utc())
-    db.session.commit()
-    for delivery_id in ids:
-        enqueue(current_app, "tasks.delivery.send", [delivery_id])
-    return len(ids)
+    return run_sweep(current_app._get_current_object())

@@ -1,36 +1,36 @@
-"""flask --app crm crm sweep-digests [--at ISO-TIME]"""
+"""flask --app crm crm sweep-digests [--at ISO-TIME]
+
+`run_sweep` is also what the beat task `tasks.digests.sweep` runs: it owns the transaction
+(service → commit → enqueue). Rows left queued or sending are re-enqueued by the reminders
+sweep (`deliveries.requeue_stuck`, every minute, for every kind of ledger row).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 
 from crm.celery_app import enqueue
 from crm.cli import crm_cli
+from crm.commands.reminders import SEND_TASK, parse_at
 from crm.extensions import db
 from crm.services import digests, timeutil
 
 
-def parse_at(value: str | None) -> datetime:
-    """`--at` as an aware UTC time (naive means UTC); now when absent."""
-    if not value:
-        return timeutil.now_utc()
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time",
-                                 param_hint="--at") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def run_sweep(app: Flask, now: datetime | None = None) -> dict[str, int]:
+    """Ledger the digests whose period ended by `now`, commit, then one send task per row."""
+    ids = digests.sweep(now or timeutil.now_utc())
+    db.session.commit()  # the ledger holds the work before the broker hears of it
+    accepted = sum(enqueue(app, SEND_TASK, [delivery_id]) for delivery_id in ids)
+    return {"ledgered": len(ids), "enqueued": accepted}
 
 
 @crm_cli.command("sweep-digests")
 @click.option("--at", "at", default=None, metavar="ISO-TIME",
-              help="Pretend it is this time (UTC unless an offset is given).")
+              help="Sweep as if it were this time (UTC unless an offset is given).")
 def sweep_digests(at: str | None) -> None:
     """Ledger the digests whose period has ended and enqueue their sending."""
-    ids = digests.sweep(parse_at(at))
-    db.session.commit()
-    queued = sum(enqueue(current_app, "tasks.delivery.send", [i]) for i in ids)
-    click.echo(f"{len(ids)} digest(s) ledgered, {queued} enqueued.")
+    result = run_sweep(current_app._get_current_object(), parse_at(at))
+    click.echo(f"{result['ledgered']} digest(s) ledgered, {result['enqueued']} enqueued.")

@@ -107,3 +107,28 @@ def test_killed_worker_mid_send_then_requeue_delivers_each_digest_once(
     for raw in smtp.raw:
         for secret in ds.SECRETS:
             assert secret.encode() not in raw
+
+
+def test_beat_sweep_task_ledgers_and_sends_through_the_worker(
+        app, db, make, database_url, tmp_path, own_redis):
+    keen = make.make_user(email="keen@example.org", digest_always=True)
+    quiet = make.make_user(email="quiet@example.org")
+    make.make_user(email="off@example.org", digest_frequency="off")
+    db.session.commit()
+    sender = Celery(broker=own_redis)
+    log = tmp_path / "worker.log"
+    with SmtpSink() as smtp:
+        env = worker_env(database_url, tmp_path, REDIS_URL=own_redis, SMTP_HOST="127.0.0.1",
+                         SMTP_PORT=str(smtp.port))
+        with celery_worker(env, log_path=log):
+            sender.send_task("tasks.digests.sweep")
+            sender.send_task("tasks.digests.sweep")  # two beats at once
+            settled = wait_for(lambda: len(_rows(db)) == 2 and all(
+                r.status == "sent" for r in _rows(db).values()), timeout=90)
+            assert settled, log.read_text()
+            assert wait_for(lambda: smtp.messages, timeout=10)
+    rows = _rows(db)
+    period = digests.period_for(keen, timeutil.now_utc())
+    assert rows[keen.id].dedupe_key == f"digest:{keen.id}:{period.start.isoformat()}"
+    assert [m["To"].addresses[0].addr_spec for m in smtp.messages] == ["keen@example.org"]
+    assert rows[quiet.id].last_error == "not sent: empty digest"
