@@ -21,10 +21,10 @@ from flask_login import current_user, login_required
 
 from crm.blueprints.auth.views import safe_next
 from crm.blueprints.decorators import writer_required
+from crm.blueprints.interactions.formflow import save_form
 from crm.blueprints.interactions.views import partner_page_url
 from crm.extensions import db
 from crm.forms.followups import ActionForm, FollowUpForm, ReassignForm, SnoozeForm
-from crm.forms.interactions import apply_errors
 from crm.models import FollowUp, Partner
 from crm.services import access, followups, interactions, timeutil
 from crm.services.errors import ConflictError, ValidationError
@@ -77,25 +77,14 @@ def new():
     if request.method == "GET":
         form.partner_id.data = partner.id if partner else None
         form.assignee_id.data = current_user.id
-    status = 200
-    if form.validate_on_submit():
-        try:
-            fu = followups.create_follow_up(current_user, partner, {
-                "title": form.title.data,
-                "due_at": followups.local_due(form.due.data, current_user.timezone),
-                "assignee_id": form.assignee_id.data,
-            })
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            for message in apply_errors(form, exc.fields):
-                flash(message, "danger")
-            status = 422
-        else:
-            flash(f"Follow-up “{fu.title}” added.", "success")
-            return redirect(_partner_url(partner.id))
-    elif request.method == "POST":
-        status = 422
+    saved, fu, status = save_form(form, lambda: followups.create_follow_up(current_user, partner, {
+        "title": form.title.data,
+        "due_at": followups.local_due(form.due.data, current_user.timezone),
+        "assignee_id": form.assignee_id.data,
+    }))
+    if saved:
+        flash(f"Follow-up “{fu.title}” added.", "success")
+        return redirect(_partner_url(partner.id))
     return render_template("followups/new.html", form=form, partner=partner), status
 
 
@@ -186,24 +175,11 @@ def reassign(id: int):
     if request.method == "GET":
         form.assignee_id.data = fu.assignee_id
         form.next.data = safe_next(request.args.get("next")) or ""
-    status = 200
-    if form.validate_on_submit():
-        try:
-            followups.reassign(current_user, fu, form.assignee_id.data)
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc.fields)
-            status = 422
-        except ConflictError as exc:
-            db.session.rollback()
-            flash(str(exc), "warning")
-            status = 409
-        else:
-            flash(f"Reassigned: {fu.title}.", "success")
-            return redirect(safe_next(form.next.data) or url_for("followups.index"))
-    elif request.method == "POST":
-        status = 422
+    saved, _, status = save_form(
+        form, lambda: followups.reassign(current_user, fu, form.assignee_id.data))
+    if saved:
+        flash(f"Reassigned: {fu.title}.", "success")
+        return redirect(safe_next(form.next.data) or url_for("followups.index"))
     partner = db.session.get(Partner, fu.partner_id)
     return render_template("followups/reassign.html", form=form, fu=fu,
                            partner=partner), status

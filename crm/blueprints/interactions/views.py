@@ -8,10 +8,11 @@ from werkzeug.routing import BuildError
 
 from crm.blueprints.decorators import writer_required
 from crm.extensions import db
-from crm.forms.interactions import EditInteractionForm, LogInteractionForm, apply_errors
+from crm.forms.interactions import EditInteractionForm, LogInteractionForm
 from crm.models import Interaction, Partner
 from crm.services import access, audit, followups, interactions, timeutil
-from crm.services.errors import ConflictError, ValidationError
+
+from .formflow import save_form
 
 bp = Blueprint("interactions", __name__)
 
@@ -110,22 +111,11 @@ def new():
         form.occurred_at.data = timeutil.to_local(timeutil.now_utc(), current_user.timezone
                                                   ).replace(tzinfo=None, second=0, microsecond=0)
         form.follow_up_assignee_id.data = current_user.id
-    status = 200
-    if form.validate_on_submit():
-        try:
-            interaction = interactions.log_interaction(
-                current_user, partner, _service_data(form), _follow_up_data(form))
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            for message in apply_errors(form, exc.fields):
-                flash(message, "danger")
-            status = 422
-        else:
-            flash(f"Interaction with {partner.name} saved.", "success")
-            return redirect(_partner_url(interaction.partner_id))
-    elif request.method == "POST":
-        status = 422
+    saved, interaction, status = save_form(form, lambda: interactions.log_interaction(
+        current_user, partner, _service_data(form), _follow_up_data(form)))
+    if saved:
+        flash(f"Interaction with {partner.name} saved.", "success")
+        return redirect(_partner_url(interaction.partner_id))
     return render_template(
         "interactions/new.html", form=form, partner=partner,
         autocomplete_url=_autocomplete_url(), **_sensitivity_context(partner),
@@ -141,6 +131,13 @@ def partner_fields():
     _fill_people(form, partner, [])
     return render_template("interactions/_partner_fields.html", form=form, partner=partner,
                            **_sensitivity_context(partner))
+
+
+def _int_or_400(value: str | None) -> int | None:
+    try:
+        return int(value or 0) or None
+    except ValueError:
+        abort(400)
 
 
 @bp.route("/<int:id>/edit", methods=["GET", "POST"])
@@ -161,30 +158,12 @@ def edit(id: int):
             audit.record("interaction.view", actor=current_user, object_type="interaction",
                          object_id=interaction.id, details={"sensitivity": interaction.sensitivity})
             db.session.commit()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            version = int(form.version.data or 0) or None
-        except ValueError:
-            abort(400)
-        try:
-            interactions.update_interaction(current_user, interaction, _service_data(form),
-                                            expected_version=version)
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            for message in apply_errors(form, exc.fields):
-                flash(message, "danger")
-            status = 422
-        except ConflictError as exc:
-            db.session.rollback()
-            flash(f"{exc} Reload the page to see their changes.", "warning")
-            status = 409
-        else:
-            flash("Interaction updated.", "success")
-            return redirect(_partner_url(interaction.partner_id))
-    elif request.method == "POST":
-        status = 422
+    saved, _, status = save_form(form, lambda: interactions.update_interaction(
+        current_user, interaction, _service_data(form),
+        expected_version=_int_or_400(form.version.data)))
+    if saved:
+        flash("Interaction updated.", "success")
+        return redirect(_partner_url(interaction.partner_id))
     return render_template("interactions/edit.html", form=form, interaction=interaction,
                            partner=partner, floor=partner.sensitivity,
                            default_sensitivity=None), status
