@@ -58,6 +58,7 @@ def index():
     return render_template(
         "partners/index.html",
         page=page, filters=filters, errors=errors,
+        filtered=any(key != "sort" for key in filters),
         health={p.id: engagement.health_of(p, now, thresholds) for p in page.items},
         sector_options=[(s, label(s)) for s in SECTORS],
         stage_options=[(s, label(s)) for s in STAGES],
