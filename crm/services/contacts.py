@@ -1,7 +1,8 @@
 """Contacts: people at a partner. Validated here; only the keys in FIELDS are read.
 
 A contact may be more sensitive than its partner, never less; one email per partner
-(case-insensitive, backed by the unique index uq_contacts_partner_email).
+(case-insensitive, backed by the unique index uq_contacts_partner_email). On
+ValidationError the caller rolls back.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import pycountry
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from crm.extensions import db
 from crm.models import Contact, Partner, User
@@ -80,8 +82,17 @@ def _snapshot(contact: Contact) -> dict[str, Any]:
     return {k: getattr(contact, k) for k in FIELDS}
 
 
+def _flush(contact: Contact) -> None:
+    """Flush; a concurrent insert of the same email loses at the unique index, not with a 500."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise ValidationError(
+            {"email": "Another contact at this partner already has this email."}) from None
+
+
 def _ensure_still_visible(actor: User, contact: Contact) -> None:
-    db.session.flush()
+    _flush(contact)
     stmt = access.visible_contacts(actor, select(Contact.id)).where(Contact.id == contact.id)
     if db.session.scalar(stmt) is None:
         raise ValidationError({"sensitivity": "With this sensitivity you could no longer see "
@@ -123,5 +134,5 @@ def update_contact(actor: User, contact: Contact, data: dict) -> Contact:
     if "sensitivity" in changes:
         audit.record("contact.sensitivity", actor=actor, object_type="contact",
                      object_id=contact.id, changes={"sensitivity": changes["sensitivity"]})
-    db.session.flush()
+    _flush(contact)
     return contact

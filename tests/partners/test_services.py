@@ -296,3 +296,26 @@ def test_timeline_hides_contacts_the_user_cannot_see_and_lists_staff(db, make):
     assert [u.name for u in entry.staff] == ["Colleague"]
     (entry,) = timeline.partner_timeline(owner, partner).entries
     assert [c.name for c in entry.contacts] == ["Open Person", "Secret Person"]
+
+
+@pytest.mark.postgres
+def test_duplicate_contact_email_race_is_a_validation_error(db, make, monkeypatch):
+    """Another transaction commits the same email after our pre-check: the unique index
+    decides, and the caller gets a field error (not a 500)."""
+    from sqlalchemy.orm import Session
+
+    actor = make.make_user()
+    partner = make.make_partner(actor)
+    db.session.commit()
+    with Session(db.engine) as other:
+        other.add(Contact(partner_id=partner.id, name="First", email="Same@Example.org",
+                          sensitivity="standard"))
+        other.commit()
+    # the pre-check ran before the other commit (the race window): skip it here
+    monkeypatch.setattr(contacts, "_validate", lambda *a, **k: {
+        "name": "Second", "email": "same@example.org", "sensitivity": "standard"})
+    with pytest.raises(ValidationError) as info:
+        contacts.create_contact(actor, partner, {"name": "Second"})
+    assert "email" in info.value.fields
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
