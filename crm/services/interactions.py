@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, literal, select, update
 from sqlalchemy.orm import attributes
 
 from crm.extensions import db
@@ -71,7 +71,8 @@ def _text(value: Any, field: str, limit: int, *, required: bool) -> str | None:
     return text
 
 
-def _sensitivity(value: Any, partner: Partner) -> str:
+def _sensitivity(actor: User, value: Any, partner: Partner) -> str:
+    """Never laxer than the partner, and never so strict that the author loses sight of it."""
     if value in (None, ""):
         return access.default_interaction_sensitivity(partner)
     if value not in SENSITIVITIES:
@@ -79,6 +80,12 @@ def _sensitivity(value: Any, partner: Partner) -> str:
     if not access.at_least(value, partner.sensitivity):
         raise ValidationError({"sensitivity": (
             f"This partner is {partner.sensitivity}: an interaction cannot be less sensitive.")})
+    if value != partner.sensitivity:
+        stmt = select(Partner.id).where(Partner.id == partner.id,
+                                        access.sensitivity_clause(actor, literal(value)))
+        if db.session.scalar(stmt) is None:
+            raise ValidationError({"sensitivity": "With this sensitivity you could no longer "
+                                                  "see this interaction; choose a lower one."})
     return value
 
 
@@ -127,7 +134,7 @@ def _clean(actor: User, partner: Partner, data: dict, keys: Iterable[str]) -> di
         "occurred_at": lambda: _occurred_at(data.get("occurred_at")),
         "summary": lambda: _text(data.get("summary"), "summary", SUMMARY_MAX, required=True),
         "outcome": lambda: _text(data.get("outcome"), "outcome", OUTCOME_MAX, required=False),
-        "sensitivity": lambda: _sensitivity(data.get("sensitivity"), partner),
+        "sensitivity": lambda: _sensitivity(actor, data.get("sensitivity"), partner),
         "contact_ids": lambda: _contacts(actor, partner, data.get("contact_ids")),
         "staff_ids": lambda: _staff(data.get("staff_ids")),
     }
@@ -299,6 +306,9 @@ def update_interaction(actor: User, interaction: Interaction, data: dict, *,
     audit.record("interaction.update", actor=actor, object_type="interaction",
                  object_id=interaction.id, changes=changes,
                  details={"partner_id": partner.id})
+    if "sensitivity" in changes:  # searchable on its own in the audit trail
+        audit.record("interaction.sensitivity", actor=actor, object_type="interaction",
+                     object_id=interaction.id, changes={"sensitivity": changes["sensitivity"]})
     return interaction
 
 

@@ -273,3 +273,16 @@ def test_viewer_sees_no_write_buttons(client, db, make, login_as):
     body = client.get("/follow-ups/").get_data(as_text=True)
     assert "Add follow-up" not in body and "log-interaction-btn" not in body
     assert client.get(NEW).status_code == 403
+
+
+def test_opening_a_restricted_interaction_is_audited(client, db, make, login_as):
+    user = make.make_user()
+    partner = make.make_partner(owner=user, sensitivity="restricted")
+    interaction = make.make_interaction(partner, user, sensitivity="restricted")
+    plain = make.make_interaction(make.make_partner(owner=user), user)
+    login_as(user)
+    assert client.get(f"/interactions/{interaction.id}/edit").status_code == 200
+    assert client.get(f"/interactions/{plain.id}/edit").status_code == 200
+    viewed = db.session.scalars(select(AuditEvent.object_id).where(
+        AuditEvent.action == "interaction.view")).all()
+    assert viewed == [str(interaction.id)]

@@ -229,3 +229,23 @@ def test_team_overdue_is_for_managers_in_their_region(db, make):
     assert [f.title for f in items] == ["asia"] and total == 1
     with pytest.raises(access.Forbidden):
         followups.team_overdue(staff)
+
+
+def test_cannot_hide_an_interaction_from_its_author(db, make):
+    owner = make.make_user()
+    collaborator = make.make_user()
+    partner = make.make_partner(owner=owner, sensitivity="restricted",
+                                collaborators=[collaborator])
+    with pytest.raises(ValidationError) as exc:
+        interactions.log_interaction(collaborator, partner, _data(sensitivity="confidential"))
+    assert "no longer see" in exc.value.fields["sensitivity"]
+    assert interactions.log_interaction(owner, partner, _data(sensitivity="confidential"))
+
+
+def test_sensitivity_change_audited_on_its_own(db, make):
+    staff = make.make_user()
+    partner = make.make_partner(owner=staff)
+    interaction = interactions.log_interaction(staff, partner, _data())
+    interactions.update_interaction(staff, interaction, {"sensitivity": "restricted"})
+    [event] = _audits(db, "interaction.sensitivity")
+    assert event.changes == {"sensitivity": ["standard", "restricted"]}
