@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from crm.blueprints.decorators import writer_required
 from crm.extensions import db
 from crm.forms.contacts import ContactForm
+from crm.forms.partners import show_service_errors
 from crm.models import Contact, Partner
 from crm.services import access, contacts
 from crm.services.errors import ValidationError
@@ -25,12 +26,7 @@ def _save(form: ContactForm, action) -> bool:
         db.session.commit()
     except ValidationError as exc:
         db.session.rollback()
-        for key, message in exc.fields.items():
-            target = getattr(form, key, None) if key in form.DATA_FIELDS else None
-            if target is not None:
-                target.errors = [*target.errors, message]
-            else:
-                form.form_errors.append(message)
+        show_service_errors(form, exc.fields)
         return False
     return True
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from crm.blueprints.decorators import writer_required
 from crm.extensions import db
-from crm.forms.partners import PartnerForm
+from crm.forms.partners import PartnerForm, show_service_errors
 from crm.models import Contact, FollowUp, Partner, PartnerTag
 from crm.models.enums import HEALTH_STATES, SECTORS, STAGES, label
 from crm.services import access, audit, countries, engagement, partners, timeline, timeutil
@@ -125,16 +125,6 @@ def timeline_page(partner_id: int):
 
 # --- create / edit / archive ---------------------------------------------------------------
 
-def _errors_to_form(form: PartnerForm, exc: ValidationError) -> None:
-    for key, message in exc.fields.items():
-        field = getattr(form, key, None)
-        if field is not None and key in form.DATA_FIELDS:
-            field.errors = [*field.errors, message] if isinstance(field.errors, list) \
-                else [message]
-        else:
-            form.form_errors.append(message)
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @writer_required
 def new():
@@ -154,7 +144,7 @@ def new():
                 db.session.commit()
             except ValidationError as exc:
                 db.session.rollback()
-                _errors_to_form(form, exc)
+                show_service_errors(form, exc.fields)
             else:
                 flash(f"Partner “{partner.name}” created.", "success")
                 return redirect(url_for("partners.show", partner_id=partner.id))
@@ -183,7 +173,7 @@ def edit(partner_id: int):
                 db.session.commit()
             except ValidationError as exc:
                 db.session.rollback()
-                _errors_to_form(form, exc)
+                show_service_errors(form, exc.fields)
             else:
                 flash("Partner saved.", "success")
                 return redirect(url_for("partners.show", partner_id=partner_id))
@@ -196,22 +186,13 @@ def _region_map() -> dict[str, str]:
     return {code: countries.region_of(code) for code, _name in countries.country_choices()}
 
 
-@bp.post("/<int:partner_id>/archive")
+@bp.post("/<int:partner_id>/archive", defaults={"archived": True}, endpoint="archive")
+@bp.post("/<int:partner_id>/unarchive", defaults={"archived": False}, endpoint="unarchive")
 @writer_required
-def archive(partner_id: int):
+def set_archived(partner_id: int, archived: bool):
     partner = access.get_visible(current_user, Partner, partner_id)
-    partners.archive_partner(current_user, partner)
+    (partners.archive_partner if archived else partners.unarchive_partner)(current_user, partner)
     db.session.commit()
-    flash(f"“{partner.name}” archived: it no longer shows in lists; its history is kept.",
-          "success")
-    return redirect(url_for("partners.show", partner_id=partner_id))
-
-
-@bp.post("/<int:partner_id>/unarchive")
-@writer_required
-def unarchive(partner_id: int):
-    partner = access.get_visible(current_user, Partner, partner_id)
-    partners.unarchive_partner(current_user, partner)
-    db.session.commit()
-    flash(f"“{partner.name}” restored.", "success")
+    flash(f"“{partner.name}” archived: it no longer shows in lists; its history is kept."
+          if archived else f"“{partner.name}” restored.", "success")
     return redirect(url_for("partners.show", partner_id=partner_id))
