@@ -41,7 +41,8 @@ def _job(job_id: int) -> ImportJob:
 
 
 def _too_large_message() -> str:
-    limit = current_app.config["IMPORT_MAX_BYTES"]
+    limit = min(current_app.config["IMPORT_MAX_BYTES"],
+                current_app.config.get("MAX_CONTENT_LENGTH") or float("inf"))
     return f"The file is larger than the {limit / 1e6:.1f} MB limit. Split it into smaller files."
 
 
