@@ -254,3 +254,33 @@ def test_results_page_and_csv(db, client, login_as):
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     login_as(other)
     assert client.get(f"/admin/import/{job.id}").status_code == 404
+
+
+# --- the CLI -----------------------------------------------------------------------------
+
+def test_cli_import_dry_run_then_import_then_again(db, app, tmp_path):
+    admin = f.make_user("admin", email="boss@example.org")
+    db.session.commit()
+    path = tmp_path / "partners.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["crm", "import-partners", str(path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "3 new partners" in dry.output and "Dry run: nothing written." in dry.output
+    assert db.session.query(Partner).count() == 0
+    report = tmp_path / "results.csv"
+    first = runner.invoke(args=["crm", "import-partners", str(path), "--as", "BOSS@example.org",
+                                "--report", str(report)])
+    assert first.exit_code == 0, first.output
+    assert "Created 3, updated 1, skipped 0, failed 0" in first.output
+    assert report.read_text(encoding="utf-8").startswith("\ufeffrow,name,outcome,reason")
+    assert db.session.query(Partner).filter_by(owner_id=admin.id).count() == 3
+    again = runner.invoke(args=["crm", "import-partners", str(path)])
+    assert "Created 0, updated 0, skipped 4, failed 0" in again.output
+
+
+def test_cli_refuses_a_workbook(app, tmp_path):
+    path = tmp_path / "partners.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really")
+    result = app.test_cli_runner().invoke(args=["crm", "import-partners", str(path)])
+    assert result.exit_code != 0 and "not CSV" in result.output
