@@ -52,3 +52,6 @@ Index(
     sqlite_where=text("email IS NOT NULL"),
     postgresql_where=text("email IS NOT NULL"),
 )
+
+#: case-insensitive look-up of a contact by email across partners (imports' duplicate check)
+Index("ix_contacts_email_lower", func.lower(Contact.email))

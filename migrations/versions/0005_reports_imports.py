@@ -1,4 +1,7 @@
-"""reports_imports: schema changes for this area (empty until needed).
+"""reports_imports: an index for looking contacts up by email, case-insensitively.
+
+The import's duplicate check asks "does a contact with this email exist anywhere?" in bulk
+(`lower(email) IN (…)`); the unique index on (partner_id, lower(email)) cannot answer that.
 
 Revision ID: 0005
 Revises: 0004
@@ -14,8 +17,8 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_index("ix_contacts_email_lower", "contacts", [sa.text("lower(email)")])
 
 
 def downgrade():
-    pass
+    op.drop_index("ix_contacts_email_lower", table_name="contacts")
