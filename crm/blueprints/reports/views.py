@@ -34,8 +34,10 @@ REPORTS = {
 }
 
 
-def _compute(name: str, args):
-    """(period, filters, data) for report `name`; ValidationError for bad filters."""
+def _compute(name: str, args, *, full: bool = False):
+    """(period, filters, data) for report `name`; ValidationError for bad filters.
+
+    `full`: the CSV lists every silent partner; the page stops at SILENCE_LIMIT rows."""
     user = current_user._get_current_object()
     period = reports.period_from(args, user.timezone)
     filters = reports.Filters.from_args(args)
@@ -43,7 +45,8 @@ def _compute(name: str, args):
     if name == "engagement":
         data = reports.engagement_report(user, period, filters)
     elif name == "silence":
-        data = reports.silent_partners(user, filters, thresholds=thresholds)
+        data = reports.silent_partners(user, filters, thresholds=thresholds,
+                                       limit=None if full else reports.SILENCE_LIMIT)
     elif name == "followups":
         data = reports.follow_up_performance(user, period, filters)
     else:
@@ -77,7 +80,7 @@ def download(name: str):
     if name not in REPORTS:
         abort(404)
     try:
-        period, filters, data = _compute(name, request.args)
+        period, filters, data = _compute(name, request.args, full=True)
     except ValidationError as exc:
         abort(400, "; ".join(exc.fields.values()))
     header, rows = csv_rows.build(name, data, period)
