@@ -193,7 +193,6 @@ def _validate(data: Mapping[str, Any], partial: bool) -> tuple[dict[str, Any], d
     present = [k for k in FIELDS if k in data]
     if not partial:
         present = list(dict.fromkeys([*REQUIRED, *present]))
-    users: dict[int, User] = {}
     for key in present:
         value = data.get(key)
         if key == "name":
