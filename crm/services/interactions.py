@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, literal, select, update
+from sqlalchemy import case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import attributes
 
 from crm.extensions import db
@@ -116,18 +116,20 @@ def _contacts(actor: User, partner: Partner, value: Any) -> list[Contact]:
     return found
 
 
-def _staff(value: Any) -> list[User]:
+def _staff(value: Any, keep: Iterable[int] = ()) -> list[User]:
+    """Active colleagues; someone deactivated since may stay on an interaction (`keep`)."""
     ids = _ids(value, "staff_ids")
     if not ids:
         return []
-    found = list(db.session.scalars(select(User).where(User.id.in_(ids),
-                                                       User.active.is_(True))))
+    found = list(db.session.scalars(select(User).where(
+        User.id.in_(ids), or_(User.active.is_(True), User.id.in_(list(keep))))))
     if len(found) != len(ids):
         raise ValidationError({"staff_ids": "Choose active colleagues."})
     return found
 
 
-def _clean(actor: User, partner: Partner, data: dict, keys: Iterable[str]) -> dict[str, Any]:
+def _clean(actor: User, partner: Partner, data: dict, keys: Iterable[str],
+           keep_staff: Iterable[int] = ()) -> dict[str, Any]:
     """Validate the given keys, collecting every field's error at once."""
     checks = {
         "kind": lambda: _kind(data.get("kind")),
@@ -136,7 +138,7 @@ def _clean(actor: User, partner: Partner, data: dict, keys: Iterable[str]) -> di
         "outcome": lambda: _text(data.get("outcome"), "outcome", OUTCOME_MAX, required=False),
         "sensitivity": lambda: _sensitivity(actor, data.get("sensitivity"), partner),
         "contact_ids": lambda: _contacts(actor, partner, data.get("contact_ids")),
-        "staff_ids": lambda: _staff(data.get("staff_ids")),
+        "staff_ids": lambda: _staff(data.get("staff_ids"), keep_staff),
     }
     clean: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -277,14 +279,15 @@ def update_interaction(actor: User, interaction: Interaction, data: dict, *,
     if expected_version is not None and expected_version != interaction.version:
         raise ConflictError("Someone changed this interaction since you opened it.")
     partner = db.session.get(Partner, interaction.partner_id)
+    old_contacts, old_staff = linked_ids(interaction)
     keys = [k for k in EDITABLE if k in data]
-    clean = _clean(actor, partner, data, keys)
-    old_contacts = _current_ids(interaction_contacts, interaction.id,
-                                interaction_contacts.c.contact_id)
-    old_staff = _current_ids(interaction_staff, interaction.id, interaction_staff.c.user_id)
+    clean = _clean(actor, partner, data, keys, keep_staff=old_staff)
     old = _snapshot(interaction, old_contacts, old_staff)
-    new_contacts = ([c.id for c in clean["contact_ids"]] if "contact_ids" in clean
-                    else old_contacts)
+    new_contacts = old_contacts
+    if "contact_ids" in clean:
+        # contacts the editor cannot see (raised to confidential since) stay linked
+        new_contacts = sorted({c.id for c in clean["contact_ids"]}
+                              | _hidden_from(actor, old_contacts))
     new_staff = [u.id for u in clean["staff_ids"]] if "staff_ids" in clean else old_staff
     for key in ("kind", "occurred_at", "summary", "outcome", "sensitivity"):
         if key in clean:
@@ -312,6 +315,14 @@ def update_interaction(actor: User, interaction: Interaction, data: dict, *,
     return interaction
 
 
+def _hidden_from(actor: User, contact_ids: list[int]) -> set[int]:
+    if not contact_ids:
+        return set()
+    seen = set(db.session.scalars(access.visible_contacts(actor, select(Contact.id))
+                                  .where(Contact.id.in_(contact_ids))))
+    return set(contact_ids) - seen
+
+
 def linked_ids(interaction: Interaction) -> tuple[list[int], list[int]]:
     """(contact ids, staff ids) present at an interaction: two small queries."""
     return (_current_ids(interaction_contacts, interaction.id, interaction_contacts.c.contact_id),
@@ -320,10 +331,12 @@ def linked_ids(interaction: Interaction) -> tuple[list[int], list[int]]:
 
 # --- choices for forms ---------------------------------------------------------------
 
-def contact_choices(actor: User, partner: Partner) -> list[Contact]:
-    """The partner's current contacts the actor may see (one query)."""
+def contact_choices(actor: User, partner: Partner, include: Iterable[int] = ()) -> list[Contact]:
+    """The partner's current contacts the actor may see, plus archived ones in `include`
+    (already linked to the interaction being edited). One query."""
     stmt = (access.visible_contacts(actor)
-            .where(Contact.partner_id == partner.id, Contact.archived.is_(False))
+            .where(Contact.partner_id == partner.id,
+                   or_(Contact.archived.is_(False), Contact.id.in_(list(include))))
             .order_by(Contact.name, Contact.id).limit(500))
     return list(db.session.scalars(stmt))
 
@@ -335,7 +348,8 @@ def partner_choices(actor: User, limit: int = 200) -> list[Partner]:
     return list(db.session.scalars(stmt))
 
 
-def staff_choices() -> list[User]:
-    """Active colleagues who may be listed as present (one query)."""
-    return list(db.session.scalars(select(User).where(User.active.is_(True))
-                                   .order_by(User.name, User.id)))
+def staff_choices(include: Iterable[int] = ()) -> list[User]:
+    """Active colleagues who may be listed as present, plus those in `include` (one query)."""
+    return list(db.session.scalars(
+        select(User).where(or_(User.active.is_(True), User.id.in_(list(include))))
+        .order_by(User.name, User.id)))

@@ -286,3 +286,31 @@ def test_opening_a_restricted_interaction_is_audited(client, db, make, login_as)
     viewed = db.session.scalars(select(AuditEvent.object_id).where(
         AuditEvent.action == "interaction.view")).all()
     assert viewed == [str(interaction.id)]
+
+
+def test_edit_form_keeps_archived_contact_and_author_as_staff(client, db, make, login_as):
+    author = make.make_user()
+    editor = make.make_user()
+    partner = make.make_partner(owner=author)
+    gone = make.make_contact(partner, name="Archived Anna", archived=True)
+    interaction = make.make_interaction(partner, author)
+    from crm.models import interaction_contacts, interaction_staff
+
+    db.session.execute(interaction_contacts.insert().values(interaction_id=interaction.id,
+                                                            contact_id=gone.id))
+    db.session.execute(interaction_staff.insert().values(interaction_id=interaction.id,
+                                                         user_id=editor.id))
+    login_as(editor)
+    path = f"/interactions/{interaction.id}/edit"
+    page = client.get(path).get_data(as_text=True)
+    assert "Archived Anna" in page
+    response = post_form(client, path, {
+        "kind": "meeting", "occurred_at": "2026-01-05T10:00", "summary": "Still there",
+        "sensitivity": "standard", "version": "1", "contact_ids": str(gone.id),
+        "staff_ids": str(editor.id)}, token_from=path)
+    assert response.status_code == 302
+    from crm.services import interactions as service
+
+    db.session.expire_all()
+    assert service.linked_ids(db.session.get(Interaction, interaction.id)) == (
+        [gone.id], [editor.id])

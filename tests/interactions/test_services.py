@@ -249,3 +249,30 @@ def test_sensitivity_change_audited_on_its_own(db, make):
     interactions.update_interaction(staff, interaction, {"sensitivity": "restricted"})
     [event] = _audits(db, "interaction.sensitivity")
     assert event.changes == {"sensitivity": ["standard", "restricted"]}
+
+
+def test_edit_keeps_people_the_editor_cannot_see_or_who_left(db, make):
+    owner = make.make_user()
+    collaborator = make.make_user()
+    leaver = make.make_user()
+    partner = make.make_partner(owner=owner, sensitivity="restricted",
+                                collaborators=[collaborator])
+    secret = make.make_contact(partner, sensitivity="confidential")
+    public = make.make_contact(partner)
+    interaction = interactions.log_interaction(owner, partner, _data(
+        contact_ids=[secret.id, public.id], staff_ids=[leaver.id]))
+    leaver.active = False
+    db.session.flush()
+    # the collaborator sees only `public`; the form sends what they can see
+    interactions.update_interaction(collaborator, interaction, {
+        "contact_ids": [public.id], "staff_ids": [leaver.id], "summary": "Edited"})
+    assert interactions.linked_ids(interaction) == (sorted([secret.id, public.id]),
+                                                    [leaver.id])
+    # removing the visible one still keeps the hidden one
+    interactions.update_interaction(collaborator, interaction, {"contact_ids": []})
+    assert interactions.linked_ids(interaction)[0] == [secret.id]
+    # but a deactivated user cannot be newly added
+    other_leaver = make.make_user(active=False)
+    with pytest.raises(ValidationError):
+        interactions.update_interaction(collaborator, interaction,
+                                        {"staff_ids": [leaver.id, other_leaver.id]})

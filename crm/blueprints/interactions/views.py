@@ -62,11 +62,16 @@ def _fill_partner_choices(form: LogInteractionForm, partner: Partner | None) -> 
     form.partner_id.choices = [("", "Choose a partner…"), *chosen]
 
 
-def _fill_people(form, partner: Partner | None, staff) -> None:
-    contacts = interactions.contact_choices(current_user, partner) if partner else []
+def _fill_people(form, partner: Partner | None, staff, linked_contacts=(),
+                 skip_self: bool = True) -> None:
+    """Choices: the partner's contacts (plus archived ones already linked) and colleagues
+    (the author is implied when logging, so not offered as "other staff")."""
+    contacts = (interactions.contact_choices(current_user, partner, linked_contacts)
+                if partner else [])
     form.contact_ids.choices = [(c.id, c.name + (f" — {c.title}" if c.title else ""))
                                 for c in contacts]
-    form.staff_ids.choices = [(u.id, u.name) for u in staff if u.id != current_user.id]
+    form.staff_ids.choices = [(u.id, u.name) for u in staff
+                              if not (skip_self and u.id == current_user.id)]
 
 
 def _service_data(form) -> dict:
@@ -146,9 +151,10 @@ def edit(id: int):
     interaction = access.get_visible(current_user, Interaction, id)
     partner = db.session.get(Partner, interaction.partner_id)
     form = EditInteractionForm(obj=None if request.method == "POST" else interaction)
-    _fill_people(form, partner, interactions.staff_choices())
+    contact_ids, staff_ids = interactions.linked_ids(interaction)
+    _fill_people(form, partner, interactions.staff_choices(staff_ids), contact_ids,
+                 skip_self=False)
     if request.method == "GET":
-        contact_ids, staff_ids = interactions.linked_ids(interaction)
         form.contact_ids.data = contact_ids
         form.staff_ids.data = staff_ids
         form.occurred_at.data = timeutil.to_local(
