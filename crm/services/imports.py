@@ -348,7 +348,7 @@ def check_rows(header: Sequence[str], table: Sequence[Sequence[str]], mapping: d
         if match:
             r.partner_id = match["id"]
             r.notes.append(f"duplicate of existing partner #{match['id']} (name and country):"
-                           " it will be updated, not created")
+                           " it is updated where the file differs, never duplicated")
         if key in first_line:
             r.same_as_line = first_line[key]
             r.notes.append(f"same partner as line {first_line[key]}")
