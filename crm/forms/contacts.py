@@ -21,7 +21,7 @@ class ContactForm(FlaskForm):
                         render_kw={"inputmode": "tel", "placeholder": "+66 2 123 4567"})
     #: checked by the service (pycountry), which puts its message beside this field
     language = SelectField("Preferred language", validate_choice=False,
-                           render_kw={"data-searchable": ""})
+                           render_kw={"data-searchable": "", "aria-label": "Preferred language"})
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=10_000)],
                           render_kw={"rows": 3})
     sensitivity = SelectField("Sensitivity", choices=[(s, label(s)) for s in SENSITIVITIES])

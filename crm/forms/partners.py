@@ -47,11 +47,12 @@ class PartnerForm(FlaskForm):
     sector = SelectField("Sector", choices=[("", "Choose…")] + [(s, label(s)) for s in SECTORS],
                          validators=[DataRequired(message="Choose a sector.")])
     country = SelectField("Country", validators=[DataRequired(message="Choose a country.")],
-                          render_kw={"data-searchable": ""})
+                          render_kw={"data-searchable": "", "aria-label": "Country"})
     stage = SelectField("Stage", choices=[(s, label(s)) for s in STAGES], default="prospect")
     owner_id = SelectField("Owner", coerce=_optional_int)
-    collaborator_ids = SelectMultipleField("Collaborators", coerce=int,
-                                           render_kw={"data-searchable": ""})
+    collaborator_ids = SelectMultipleField(
+        "Collaborators", coerce=int,
+        render_kw={"data-searchable": "", "aria-label": "Collaborators"})
     sensitivity = SelectField("Sensitivity", choices=[(s, label(s)) for s in SENSITIVITIES],
                               default="standard")
     website = StringField("Website", validators=[Optional(), Length(max=500)],
