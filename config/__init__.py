@@ -98,6 +98,8 @@ class BaseConfig:
         self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
         self.RATELIMIT_SWALLOW_ERRORS = True
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "5 per minute")
+        self.PASSWORD_RESET_RATE_LIMIT = env.get("PASSWORD_RESET_RATE_LIMIT",
+                                                 "5 per minute; 30 per hour")
         #: engagement health thresholds in days: (cooling after, dormant after)
         self.HEALTH_THRESHOLDS = {"law_enforcement": (90, 180), "government": (90, 180)}
         self.HEALTH_DEFAULT_THRESHOLDS = (60, 120)
