@@ -63,3 +63,37 @@ def test_partner_form_ignores_undeclared_fields(app, db, client, make, login_as)
     assert partner is not None and partner.id != 999
     assert partner.last_interaction_at is None and partner.name_key != "hijack"
     assert not getattr(partner, "archived", False)
+
+
+def test_contact_form_ignores_undeclared_fields(app, db, client, make, login_as):
+    from crm.models import Contact
+
+    staff = make.make_user("staff")
+    partner = make.make_partner(owner=staff)
+    other = make.make_partner(owner=staff)
+    login_as(staff)
+    path = f"/partners/{partner.id}/contacts/new"
+    post_form(client, path, {"name": "Mass Contact", "sensitivity": "standard",
+                             "partner_id": str(other.id), "id": "999",
+                             "created_at": "2000-01-01", "archived": "y"}, token_from=path)
+    contact = db.session.scalar(select(Contact).where(Contact.name == "Mass Contact"))
+    assert contact is not None, "the contact form should accept this input"
+    assert contact.partner_id == partner.id and contact.id != 999
+
+
+def test_interaction_form_ignores_undeclared_fields(app, db, client, make, login_as):
+    from crm.models import Interaction
+
+    staff = make.make_user("staff")
+    someone = make.make_user("staff")
+    partner = make.make_partner(owner=staff)
+    login_as(staff)
+    post_form(client, "/interactions/new", {
+        "partner_id": str(partner.id), "kind": "call", "occurred_at": "2026-01-05T10:00",
+        "summary": "Mass summary", "sensitivity": "",
+        "logged_by_id": str(someone.id), "id": "999", "created_at": "2000-01-01"},
+        token_from="/interactions/new")
+    interaction = db.session.scalar(select(Interaction).where(
+        Interaction.summary == "Mass summary"))
+    assert interaction is not None, "the interaction form should accept this input"
+    assert interaction.logged_by_id == staff.id and interaction.id != 999
