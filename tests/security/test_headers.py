@@ -17,6 +17,7 @@ def _check_headers(response):
     script_src = re.search(r"script-src ([^;]+)", csp).group(1)
     assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
     assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert "base-uri 'none'" in csp  # ASVS 5.0 V3.4.3 minimum
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] in ("same-origin", "no-referrer",
                                           "strict-origin-when-cross-origin")
