@@ -117,3 +117,21 @@ def test_disable_needs_the_password(db, client, make, login_as):
               token_from="/settings/two-factor")
     db.session.expire_all()
     assert not user.totp_enabled and user.totp_secret is None
+
+
+def test_password_reset_does_not_bypass_two_factor(app, db, client, make, login_as):
+    from tests.accounts.helpers import latest_email, link_path
+
+    user = make.make_user("staff")
+    login_as(user)
+    _enrol(client, db, user)
+    visitor = app.test_client()
+    post_form(visitor, "/forgot-password", {"email": user.email}, token_from="/forgot-password")
+    path = link_path(latest_email(app, "password_reset"))
+    new = "winter orchard under stars"
+    done = post_form(visitor, path, {"password": new, "confirm": new}, token_from=path)
+    assert done.status_code == 302 and done.headers["Location"].endswith("/login")
+    assert visitor.get("/settings/").status_code == 302  # not signed in: the code is still due
+    step = visitor.post("/login", data={"email": user.email, "password": new,
+                                        "csrf_token": csrf_token(visitor, "/login")})
+    assert step.headers["Location"].endswith("/login/two-factor")
