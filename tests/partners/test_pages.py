@@ -96,7 +96,10 @@ def test_bad_input_shows_field_errors_and_saves_nothing(client, db, make, login_
                                  ("sector", "pirates", "Not a valid choice"),
                                  ("website", "javascript:alert(1)", "web address"),
                                  ("email", "nope", "email"),
-                                 ("owner_id", "999999", "Not a valid choice")):
+                                 ("owner_id", "999999", "Not a valid choice"),
+                                 ("sensitivity", "secret", "Not a valid choice"),
+                                 ("collaborator_ids", "999999", "not a valid choice"),
+                                 ("tags", "ok, <b>bad</b>", "Tags use letters")):
         response = post_form(client, "/partners/new", dict(GOOD, **{field: value}),
                              token_from="/partners/new")
         assert response.status_code == 422, field
