@@ -107,6 +107,10 @@ def _celery_lines(celery: dict) -> list[str]:
         ratio = rem["rate"] / noop["rate"]
         lines += ["", f"Reminder delivery runs at **{ratio:.2f}×** the no-op task rate "
                       f"(target ≥ {MIN_CELERY_RATIO}×: {_ok(ratio >= MIN_CELERY_RATIO)})."]
+    if rem.get("sweep_seconds") is not None:
+        lines.append(f"- the sweep (inserting the ledger rows, enqueuing one task per email) "
+                     f"took {rem['sweep_seconds']} s; after it, emails went out at "
+                     f"{rem['send_rate']}/s")
     for note in celery.get("notes", []):
         lines.append(f"- {note}")
     return lines

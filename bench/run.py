@@ -108,14 +108,15 @@ def main(argv: list[str] | None = None) -> int:
                         choices=sorted(generate.SCALES))
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--duration", type=float,
-                        default=float(os.environ.get("BENCH_DURATION", 6)))
-    parser.add_argument("--warmup", type=float, default=2.0)
+                        default=float(os.environ.get("BENCH_DURATION", 5)))
+    parser.add_argument("--warmup", type=float, default=1.5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--only", nargs="*", help="page scenarios to run (default: all)")
     parser.add_argument("--emails", type=int, default=10_000)
+    parser.add_argument("--noop-tasks", type=int, default=3_000)
     parser.add_argument("--celery-budget", type=float,
-                        default=float(os.environ.get("BENCH_CELERY_BUDGET", 420)),
+                        default=float(os.environ.get("BENCH_CELERY_BUDGET", 300)),
                         help="seconds the reminder run may take before its rate is taken")
     parser.add_argument("--skip-celery", action="store_true")
     parser.add_argument("--force-generate", action="store_true")
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             pages[scale] = bench_scale(scale, redis_url, args)
         if not args.skip_celery:
             celery = celery_bench.run(redis_url, emails=args.emails, log=_log,
-                                      budget=args.celery_budget)
+                                      budget=args.celery_budget, noop_tasks=args.noop_tasks)
     text = report.render(pages=pages, celery=celery, markers=markers, args=args,
                          elapsed=time.perf_counter() - started)
     output = Path(args.output)
