@@ -204,13 +204,14 @@ def test_open_the_reminder_email_and_follow_its_snooze_link(page, world, e2e_env
     swept = run_cli(e2e_env, "crm", "sweep-reminders", "--at",
                     (today + timedelta(hours=10)).isoformat())
     assert swept.returncode == 0, swept.stderr
-    assert "emails=1" in swept.stdout, swept.stdout
+    assert re.search(r"emails=[1-9]", swept.stdout), swept.stdout
 
     sign_in(page, world["rin"])
     deadline = time.monotonic() + 30
     while True:
         page.goto("/dev/outbox")
-        message = page.locator("main").get_by_role("link", name="A follow-up is due today")
+        message = page.locator("main tr", has_text=world["rin"]).get_by_role(
+            "link", name="A follow-up is due today")
         if message.count():
             break
         assert time.monotonic() < deadline, "the worker did not deliver the reminder"
