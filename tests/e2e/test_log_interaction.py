@@ -1,4 +1,4 @@
-"""In a real browser: press L, pick a partner by typing, tick a contact, Ctrl+Enter;
+"""Log interaction and My follow-ups (the interactions area), in a real browser: press L, pick a partner by typing, tick a contact, Ctrl+Enter;
 then close the follow-up from "My follow-ups" with htmx. Desktop and phone widths."""
 
 from __future__ import annotations
@@ -9,14 +9,6 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-# the e2e fixtures (gunicorn on a free port, this run's database, Chromium)
-from tests.e2e.conftest import (  # noqa: F401
-    browser,
-    e2e_env,
-    e2e_instance,
-    live_server,
-    seeded,
-)
 from tests.e2e.helpers import AXE, BLOCKING, keep, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -34,7 +26,7 @@ def assert_accessible(page) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(seeded):  # noqa: F811
+def world(seeded):
     from tests.support import factories
 
     staff = factories.make_user(name="Nadia Staff", email="nadia@e2e-log.example.org",
@@ -48,7 +40,8 @@ def world(seeded):  # noqa: F811
 
 
 @pytest.fixture(params=[(1280, 900), (390, 844)], ids=["desktop", "phone"])
-def page(browser, live_server, request):  # noqa: F811
+def page(browser, live_server, request):
+    """The shared `page`, at a desktop and a phone width."""
     context = browser.new_context(base_url=live_server,
                                   viewport={"width": request.param[0],
                                             "height": request.param[1]})
@@ -58,7 +51,7 @@ def page(browser, live_server, request):  # noqa: F811
     context.close()
 
 
-def test_log_with_keyboard_then_complete_follow_up(page, world, seeded):  # noqa: F811
+def test_log_with_keyboard_then_complete_follow_up(page, world, seeded):
     from crm.models import FollowUp, Interaction
 
     sign_in(page, world["email"])
