@@ -1,19 +1,27 @@
 """In a real browser (desktop and phone): filter the partner list, open a partner, load older
-timeline entries with htmx, create a partner through the duplicate warning, with the
-country picked in the searchable select and the region derived on the page. axe-core on each."""
+timeline entries with htmx, add-contact form, and create a partner through the duplicate
+warning with the country picked in the searchable select and the region derived on the page.
+axe-core on each page.
+
+Chromium is driven from a thread of its own: a Playwright sync instance left open by another
+module (a session-scoped `browser`) would otherwise make this one fail with "Sync API inside
+the asyncio loop". Database checks stay in the test's own thread (its app context).
+"""
 
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import func, select
 
-# the e2e fixtures (gunicorn on a free port, this run's database, Chromium)
+# the e2e server fixtures (gunicorn on a free port, this run's database)
 from tests.e2e.conftest import (  # noqa: F401
-    browser,
+    CHROMIUM,
+    CHROMIUM_ARGS,
     e2e_env,
     e2e_instance,
     live_server,
@@ -22,6 +30,35 @@ from tests.e2e.conftest import (  # noqa: F401
 from tests.e2e.helpers import AXE, BLOCKING, keep, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
+
+
+def in_browser(base_url: str, viewport: tuple[int, int], steps) -> None:
+    """Run `steps(page)` in a fresh Chromium in its own thread; re-raise what it raised."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with sync_playwright() as playwright:
+                chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                      args=CHROMIUM_ARGS)
+                try:
+                    context = chromium.new_context(
+                        base_url=base_url,
+                        viewport={"width": viewport[0], "height": viewport[1]})
+                    context.set_default_timeout(10_000)
+                    steps(context.new_page())
+                finally:
+                    chromium.close()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="chromium")
+    thread.start()
+    thread.join(240)
+    assert not thread.is_alive(), "the browser steps did not finish in 240 s"
+    if failure:
+        raise failure[0]
 
 
 def assert_accessible(page) -> None:
@@ -56,59 +93,56 @@ def world(seeded):  # noqa: F811
     return {"email": staff.email, "partner_id": partner.id}
 
 
-@pytest.fixture(params=[(1280, 900), (390, 844)], ids=["desktop", "phone"])
-def page(browser, live_server, request):  # noqa: F811
-    context = browser.new_context(base_url=live_server,
-                                  viewport={"width": request.param[0],
-                                            "height": request.param[1]})
-    context.set_default_timeout(10_000)
-    tab = context.new_page()
-    yield tab
-    context.close()
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_list_page_and_timeline(live_server, world, size):  # noqa: F811
+    def steps(page):
+        sign_in(page, world["email"])
+        page.goto("/partners/?q=ninez")
+        expect(page.locator("#result-count")).to_contain_text("1 partner")
+        expect(page.locator(".partner-table")).to_contain_text("Fundación Niñez Segura")
+        assert_no_overflow(page)
+        assert_accessible(page)
+        page.get_by_role("link", name="Fundación Niñez Segura").click()
+        expect(page).to_have_url(re.compile(rf"/partners/{world['partner_id']}$"))
+        expect(page.locator("#timeline > li:not(.timeline-more)")).to_have_count(25)
+        expect(page.locator("#timeline")).not_to_contain_text("E2E meeting 29")
+        page.get_by_role("button", name="Load older entries").click()
+        expect(page.locator("#timeline")).to_contain_text("E2E meeting 29")
+        expect(page.get_by_role("button", name="Load older entries")).to_have_count(0)
+        assert_no_overflow(page)
+        assert_accessible(page)
+        keep(page, f"partner-page-{size}")
+        page.get_by_role("link", name="Add", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("New contact")
+        assert_no_overflow(page)
+        assert_accessible(page)
+
+    in_browser(live_server, VIEWPORTS[size], steps)
 
 
-def test_list_page_and_timeline(page, world):
-    sign_in(page, world["email"])
-    page.goto("/partners/?q=ninez")
-    expect(page.locator("#result-count")).to_contain_text("1 partner")
-    expect(page.locator(".partner-table")).to_contain_text("Fundación Niñez Segura")
-    assert_no_overflow(page)
-    assert_accessible(page)
-    page.get_by_role("link", name="Fundación Niñez Segura").click()
-    expect(page).to_have_url(re.compile(rf"/partners/{world['partner_id']}$"))
-    timeline = page.locator("#timeline > li:not(.timeline-more)")
-    expect(timeline).to_have_count(25)
-    expect(page.locator("#timeline")).not_to_contain_text("E2E meeting 29")
-    page.get_by_role("button", name="Load older entries").click()
-    expect(page.locator("#timeline")).to_contain_text("E2E meeting 29")
-    expect(page.get_by_role("button", name="Load older entries")).to_have_count(0)
-    assert_no_overflow(page)
-    assert_accessible(page)
-    keep(page, f"partner-page-{page.viewport_size['width']}")
-    page.get_by_role("link", name="Add", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("New contact")
-    assert_no_overflow(page)
-    assert_accessible(page)
-
-
-def test_create_through_duplicate_warning(page, world, seeded):  # noqa: F811
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_create_through_duplicate_warning(live_server, world, seeded, size):  # noqa: F811
     from crm.models import Partner
 
-    sign_in(page, world["email"])
-    page.goto("/partners/new")
-    page.get_by_label("Name").fill("FUNDACION ninez segura")
-    page.get_by_label("Sector").select_option("civil_society")
-    page.locator("#country-ts-control").focus()
-    page.keyboard.type("Colombia")
-    page.locator(".ts-dropdown .option", has_text="Colombia").first.click()
-    expect(page.locator("#derived-region")).to_have_text("Americas")
-    assert_accessible(page)
-    page.locator("main button[type=submit]").click()
-    expect(page.locator("#duplicate-warning")).to_contain_text("Fundación Niñez Segura")
     before = seeded.session.scalar(select(func.count()).select_from(Partner))
-    page.get_by_label("Create anyway").check()
-    page.locator("main button[type=submit]").click()
-    expect(page.get_by_role("alert")).to_contain_text("created")
+
+    def steps(page):
+        sign_in(page, world["email"])
+        page.goto("/partners/new")
+        page.get_by_label("Name").fill("FUNDACION ninez segura")
+        page.get_by_label("Sector").select_option("civil_society")
+        page.locator("#country-ts-control").focus()
+        page.keyboard.type("Colombia")
+        page.locator(".ts-dropdown .option", has_text="Colombia").first.click()
+        expect(page.locator("#derived-region")).to_have_text("Americas")
+        assert_accessible(page)
+        page.locator("main button[type=submit]").click()
+        expect(page.locator("#duplicate-warning")).to_contain_text("Fundación Niñez Segura")
+        page.get_by_label("Create anyway").check()
+        page.locator("main button[type=submit]").click()
+        expect(page.get_by_role("alert")).to_contain_text("created")
+        assert_no_overflow(page)
+
+    in_browser(live_server, VIEWPORTS[size], steps)
     seeded.session.expire_all()
     assert seeded.session.scalar(select(func.count()).select_from(Partner)) == before + 1
-    assert_no_overflow(page)
