@@ -126,7 +126,8 @@ def render(*, pages: dict, celery: dict | None, markers: dict, args, elapsed: fl
         f"- server: gunicorn {args.workers} workers × {args.threads} threads (gthread), "
         "production config, PostgreSQL and a private Redis on loopback",
         f"- load: {args.users} concurrent signed-in users (closed loop, no think time), "
-        f"{args.warmup:.0f} s warm-up + {args.duration:.0f} s measured per scenario, "
+        f"{args.warmup:g} s warm-up + {args.duration:g} s measured per scenario, each right after "
+        "its own baseline run, "
         "client in a separate process",
         f"- whole run: {elapsed / 60:.1f} min",
     ]
