@@ -40,8 +40,10 @@ class InteractionForm(FlaskForm):
     outcome = TextAreaField("Outcome", validators=[Optional(), Length(max=OUTCOME_MAX)],
                             render_kw={"rows": 2})
     contact_ids = SelectMultipleField("Contacts present", coerce=int, choices=[])
+    #: options are filled with the chosen people only (remote autocomplete); the service
+    #: decides who may be listed, so WTForms does not check against the options
     staff_ids = SelectMultipleField("Other staff present", coerce=int, choices=[],
-                                    render_kw={"data-searchable": "",
+                                    validate_choice=False, render_kw={"data-searchable": "",
                                                "aria-label": "Other staff present"})
     #: "" = the partner's default (law enforcement → restricted), decided by the service
     sensitivity = SelectField("Sensitivity", default="",

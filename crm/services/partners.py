@@ -109,6 +109,18 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def tag_suggestions(user: User, q: str, limit: int = 20) -> list[str]:
+    """Tags on partners `user` may see that contain `q` (the tag filter's autocomplete):
+    names can come from confidential partners, so they are scoped like every list."""
+    key = normalise_tag(q)[:64]
+    if not key:
+        return []
+    stmt = access.visible_partners(
+        user, select(PartnerTag.tag).join(Partner, Partner.id == PartnerTag.partner_id)
+    ).where(PartnerTag.tag.like(f"%{_like_escape(key)}%", escape="\\"))
+    return list(db.session.scalars(stmt.distinct().order_by(PartnerTag.tag).limit(limit)))
+
+
 def _order(sort: str) -> list:
     stage_rank = case({s: i for i, s in enumerate(STAGES)}, value=Partner.stage)
     orders = {

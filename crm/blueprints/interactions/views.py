@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
@@ -10,7 +20,7 @@ from crm.blueprints.decorators import writer_required
 from crm.extensions import db
 from crm.forms.interactions import EditInteractionForm, LogInteractionForm
 from crm.models import Interaction, Partner
-from crm.services import access, audit, followups, interactions, timeutil
+from crm.services import access, audit, followups, interactions, people, timeutil
 
 from .formflow import save_form
 
@@ -62,16 +72,39 @@ def _fill_partner_choices(form: LogInteractionForm, partner: Partner | None) -> 
     form.partner_id.choices = [("", "Choose a partner…"), *chosen]
 
 
-def _fill_people(form, partner: Partner | None, staff, linked_contacts=(),
-                 skip_self: bool = True) -> None:
-    """Choices: the partner's contacts (plus archived ones already linked) and colleagues
-    (the author is implied when logging, so not offered as "other staff")."""
+def _fill_contacts(form, partner: Partner | None, linked_contacts=()) -> None:
+    """Choices: the partner's contacts (plus archived ones already linked)."""
     contacts = (interactions.contact_choices(current_user, partner, linked_contacts)
                 if partner else [])
     form.contact_ids.choices = [(c.id, c.name + (f" — {c.title}" if c.title else ""))
                                 for c in contacts]
-    form.staff_ids.choices = [(u.id, u.name) for u in staff
-                              if not (skip_self and u.id == current_user.id)]
+
+
+def _remote(field, endpoint: str, placeholder: str) -> None:
+    """Turn a people select into a remote autocomplete (static/js/app.js, data-remote)."""
+    field.render_kw = {"aria-label": field.label.text, **(field.render_kw or {}),
+                       "data-searchable": "",
+                       "data-remote": url_for(endpoint), "placeholder": placeholder}
+
+
+def _fill_colleagues(form) -> None:
+    """Options: only the colleagues already chosen, named in one query (none when nothing
+    is chosen but me); the rest come from the autocomplete, and the service re-checks all."""
+    staff = list(form.staff_ids.data or [])
+    assignee_field = getattr(form, "follow_up_assignee_id", None)
+    assignee = assignee_field.data if assignee_field is not None else None
+    if not staff and assignee in (None, current_user.id):
+        names = [(current_user.id, current_user.name)]
+    else:
+        names = people.named([*staff, assignee])
+    form.staff_ids.choices = [(i, n) for i, n in names if i in staff]
+    logging = assignee_field is not None  # when logging, I am implied: not offered as "other"
+    _remote(form.staff_ids,
+            "interactions.other_people" if logging else "interactions.people_search",
+            "Type a colleague's name…")
+    if logging:
+        assignee_field.choices = [(i, n) for i, n in names if i == assignee]
+        _remote(assignee_field, "interactions.people_search", "Type a name…")
 
 
 def _service_data(form) -> dict:
@@ -106,11 +139,8 @@ def new():
     raw_partner = (request.form.get("partner_id") if request.method == "POST"
                    else request.args.get("partner_id"))
     partner = _load_partner(raw_partner)
-    staff = interactions.staff_choices()
     _fill_partner_choices(form, partner)
-    _fill_people(form, partner, staff)
-    writers = [u for u in staff if u.can_write]
-    form.follow_up_assignee_id.choices = [(u.id, u.name) for u in writers]
+    _fill_contacts(form, partner)
     if request.method == "GET":
         form.partner_id.data = partner.id if partner else None
         form.occurred_at.data = timeutil.to_local(timeutil.now_utc(), current_user.timezone
@@ -121,6 +151,7 @@ def new():
     if saved:
         flash(f"Interaction with {partner.name} saved.", "success")
         return redirect(_partner_url(interaction.partner_id))
+    _fill_colleagues(form)
     return render_template(
         "interactions/new.html", form=form, partner=partner,
         autocomplete_url=_autocomplete_url(), **_sensitivity_context(partner),
@@ -133,7 +164,7 @@ def partner_fields():
     """htmx: the contacts and sensitivity for the partner just picked."""
     partner = _load_partner(request.args.get("partner_id"))
     form = LogInteractionForm(formdata=None)
-    _fill_people(form, partner, [])
+    _fill_contacts(form, partner)
     return render_template("interactions/_partner_fields.html", form=form, partner=partner,
                            **_sensitivity_context(partner))
 
@@ -152,8 +183,7 @@ def edit(id: int):
     partner = db.session.get(Partner, interaction.partner_id)
     form = EditInteractionForm(obj=None if request.method == "POST" else interaction)
     contact_ids, staff_ids = interactions.linked_ids(interaction)
-    _fill_people(form, partner, interactions.staff_choices(staff_ids), contact_ids,
-                 skip_self=False)
+    _fill_contacts(form, partner, contact_ids)
     if request.method == "GET":
         form.contact_ids.data = contact_ids
         form.staff_ids.data = staff_ids
@@ -170,9 +200,21 @@ def edit(id: int):
     if saved:
         flash("Interaction updated.", "success")
         return redirect(_partner_url(interaction.partner_id))
+    _fill_colleagues(form)
     return render_template("interactions/edit.html", form=form, interaction=interaction,
                            partner=partner, floor=partner.sensitivity,
                            default_sensitivity=None), status
+
+
+@bp.get("/people", defaults={"others": False})
+@bp.get("/people/others", defaults={"others": True}, endpoint="other_people")
+@login_required
+def people_search(others: bool):
+    """JSON for the people pickers: active, non-viewer users matching `q` (20 at most);
+    `/people/others` leaves me out (I am implied as present when I log)."""
+    rows = people.search(request.args.get("q") or "",
+                         exclude_id=current_user.id if others else None)
+    return jsonify({"items": [{"id": i, "name": n} for i, n in rows]})
 
 
 @bp.get("/")

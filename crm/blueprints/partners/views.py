@@ -14,15 +14,23 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.blueprints.decorators import writer_required
 from crm.extensions import db
 from crm.forms.partners import PartnerForm, show_service_errors
-from crm.models import Contact, FollowUp, Partner, PartnerTag
+from crm.models import Contact, FollowUp, Partner
 from crm.models.enums import HEALTH_STATES, SECTORS, STAGES, label
-from crm.services import access, audit, countries, engagement, partners, timeline, timeutil
+from crm.services import (
+    access,
+    audit,
+    countries,
+    engagement,
+    partners,
+    people,
+    timeline,
+    timeutil,
+)
 from crm.services.errors import ValidationError
 
 bp = Blueprint("partners", __name__)
@@ -52,9 +60,6 @@ def index():
     stmt = partners.partner_query(current_user, filters, now=now, thresholds=thresholds)
     stmt = stmt.options(joinedload(Partner.owner), selectinload(Partner.tags))
     page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=100, error_out=False)
-    tag_stmt = access.visible_partners(
-        current_user, select(PartnerTag.tag).join(Partner, Partner.id == PartnerTag.partner_id)
-    ).distinct().order_by(PartnerTag.tag)
     return render_template(
         "partners/index.html",
         page=page, filters=filters, errors=errors,
@@ -64,8 +69,10 @@ def index():
         stage_options=[(s, label(s)) for s in STAGES],
         health_options=[(s, label(s)) for s in HEALTH_STATES],
         region_options=[(r, r) for r in countries.regions()],
-        owner_options=[(str(u.id), u.name) for u in partners.owner_choices()],
-        tag_options=[(t, t) for t in db.session.scalars(tag_stmt)],
+        # owner and tag are remote autocompletes: only the chosen value is rendered
+        owner_options=[(str(i), n) for i, n in people.named(
+            [int(filters["owner_id"])] if "owner_id" in filters else [])],
+        tag_options=[(filters["tag"], filters["tag"])] if "tag" in filters else [],
         country_choices=countries.country_choices(),
         sortable=SORTABLE, sort=filters.get("sort", "name"),
         args={k: v for k, v in request.args.items() if k != "page"},
@@ -80,6 +87,22 @@ def autocomplete():
     stmt = partners.partner_query(current_user, {"q": q} if q else {})
     rows = db.session.execute(stmt.with_only_columns(Partner.id, Partner.name).limit(20)).all()
     return jsonify({"items": [{"id": r.id, "name": r.name} for r in rows]})
+
+
+@bp.get("/owners")
+@login_required
+def owners():
+    """JSON for the owner filter: people who may own partners, matching `q`."""
+    rows = people.search(request.args.get("q") or "")
+    return jsonify({"items": [{"id": i, "name": n} for i, n in rows]})
+
+
+@bp.get("/tags")
+@login_required
+def tags():
+    """JSON for the tag filter: tags of partners I may see, matching `q`."""
+    found = partners.tag_suggestions(current_user, request.args.get("q") or "")
+    return jsonify({"items": [{"id": t, "name": t} for t in found]})
 
 
 # --- the partner page ---------------------------------------------------------------------

@@ -1,0 +1,43 @@
+"""The people picker: find colleagues by name for remote autocompletes, and name the ids a
+form already holds. Both return (id, name) rows only, so page cost does not grow with the
+number of users. Who may actually be chosen is still decided by the service that saves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, or_, select
+
+from crm.extensions import db
+from crm.models import User
+
+SEARCH_LIMIT = 20
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(q: str, limit: int = SEARCH_LIMIT,
+           exclude_id: int | None = None) -> list[tuple[int, str]]:
+    """Active, non-viewer users whose name or email contains `q`, by name (one query)."""
+    stmt = select(User.id, User.name).where(User.active.is_(True), User.role != "viewer")
+    if exclude_id is not None:
+        stmt = stmt.where(User.id != exclude_id)
+    q = (q or "").strip()[:100]
+    if q:
+        pattern = f"%{_like_escape(q.lower())}%"
+        stmt = stmt.where(or_(func.lower(User.name).like(pattern, escape="\\"),
+                              func.lower(User.email).like(pattern, escape="\\")))
+    stmt = stmt.order_by(func.lower(User.name), User.id).limit(limit)
+    return [(row.id, row.name) for row in db.session.execute(stmt)]
+
+
+def named(ids: Iterable[int | None]) -> list[tuple[int, str]]:
+    """(id, name) of exactly these users, by name; unknown ids are left out (one query)."""
+    wanted = sorted({i for i in ids if isinstance(i, int)})
+    if not wanted:
+        return []
+    stmt = (select(User.id, User.name).where(User.id.in_(wanted[:500]))
+            .order_by(func.lower(User.name), User.id))
+    return [(row.id, row.name) for row in db.session.execute(stmt)]
