@@ -38,3 +38,22 @@ def enqueue(app: Flask, task_name: str, *args: object, **options: object) -> boo
     except Exception as exc:  # noqa: BLE001 - any broker failure is survivable here
         log.warning("could not enqueue %s: %s", task_name, exc)
         return False
+
+
+def enqueue_many(app: Flask, task_name: str, arg_lists: list[list]) -> int:
+    """`enqueue` for many tasks over ONE producer (one broker connection, not one each).
+
+    Never raises; returns how many messages the broker accepted (the rest are picked up
+    by a later sweep, as with `enqueue`).
+    """
+    celery: Celery = app.extensions["celery"]
+    accepted = 0
+    try:
+        with celery.producer_or_acquire() as producer:
+            for args in arg_lists:
+                celery.send_task(task_name, args=list(args), retry=False, producer=producer)
+                accepted += 1
+    except Exception as exc:  # noqa: BLE001 - any broker failure is survivable here
+        log.warning("could not enqueue %s (%d of %d sent): %s", task_name, accepted,
+                    len(arg_lists), exc)
+    return accepted

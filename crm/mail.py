@@ -6,9 +6,13 @@ part rendered from `templates/email/<name>.html` and `.txt`.
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
+import threading
+import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -72,32 +76,126 @@ def build(email: Email) -> EmailMessage:
     return message
 
 
+#: a kept connection idle longer than this is NOOP-checked before use
+NOOP_AFTER_SECONDS = 2.0
+#: … and one idle longer than this is replaced (servers drop idle clients after minutes)
+RECONNECT_AFTER_SECONDS = 60.0
+
+
+class _Connections(threading.local):
+    """One open SMTP connection per process and thread, reused from email to email.
+
+    A Celery worker process sends thousands of emails; connecting, greeting and QUIT for
+    each one cost more than the message itself. Keyed on the settings, dropped after any
+    error and after a fork (a socket must never be shared by two processes).
+    """
+
+    def __init__(self) -> None:
+        self.smtp: smtplib.SMTP | None = None
+        self.key: tuple | None = None
+        self.pid = 0
+        self.last_used = 0.0
+
+    def get(self, config: Mapping) -> tuple[smtplib.SMTP, bool]:
+        """(an open connection, whether it was reused rather than opened now)."""
+        key = tuple(config.get(name) for name in _SMTP_SETTINGS)
+        idle = time.monotonic() - self.last_used
+        if self.smtp is not None and (self.key != key or self.pid != os.getpid()
+                                      or idle > RECONNECT_AFTER_SECONDS
+                                      or (idle > NOOP_AFTER_SECONDS and not self._alive())):
+            self.drop()
+        if self.smtp is not None:
+            return self.smtp, True
+        self.smtp, self.key, self.pid = _connect(config), key, os.getpid()
+        return self.smtp, False
+
+    def _alive(self) -> bool:
+        try:
+            return self.smtp is not None and self.smtp.noop()[0] == 250
+        except (OSError, smtplib.SMTPException):
+            return False
+
+    def used(self) -> None:
+        self.last_used = time.monotonic()
+
+    def drop(self) -> None:
+        """Forget the connection (QUIT politely if it is ours and still there)."""
+        smtp, self.smtp, self.key = self.smtp, None, None
+        if smtp is None:
+            return
+        try:
+            if self.pid == os.getpid():
+                smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+        finally:
+            smtp.close()
+
+
+_SMTP_SETTINGS = ("SMTP_HOST", "SMTP_PORT", "SMTP_TIMEOUT", "SMTP_STARTTLS", "SMTP_USERNAME",
+                  "SMTP_PASSWORD")
+_connections = _Connections()
+
+
+def _connect(config: Mapping) -> smtplib.SMTP:
+    smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"],
+                        timeout=config["SMTP_TIMEOUT"])
+    try:
+        if config.get("SMTP_STARTTLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("SMTP_USERNAME"):
+            smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"] or "")
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def close_connection() -> None:
+    """Close this process's kept SMTP connection (tests, worker shutdown)."""
+    _connections.drop()
+
+
 def send(message: EmailMessage) -> str:
-    """Deliver `message`; return its Message-ID. Raises Temporary/PermanentMailError."""
+    """Deliver `message`; return its Message-ID. Raises Temporary/PermanentMailError.
+
+    Over the kept connection of this process: a reused connection the server has
+    dropped meanwhile (SMTPServerDisconnected, reset) is replaced once, at once.
+    """
     config = current_app.config
     if not config.get("SMTP_HOST"):
         return _write_to_outbox(message)
+    reused = False
     try:
-        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"],
-                          timeout=config["SMTP_TIMEOUT"]) as smtp:
-            if config.get("SMTP_STARTTLS"):
-                smtp.starttls(context=ssl.create_default_context())
-            if config.get("SMTP_USERNAME"):
-                smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"] or "")
+        try:
+            smtp, reused = _connections.get(config)
             smtp.send_message(message)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            _connections.drop()
+            if not reused:
+                raise
+            smtp, _ = _connections.get(config)
+            smtp.send_message(message)
+        _connections.used()
     except smtplib.SMTPResponseException as exc:
+        _connections.drop()
         detail = f"{exc.smtp_code} {exc.smtp_error!r}"
         if 400 <= exc.smtp_code < 500:
             raise TemporaryMailError(detail) from exc
         raise PermanentMailError(detail) from exc
     except smtplib.SMTPRecipientsRefused as exc:
+        _connections.drop()
         codes = [code for code, _ in exc.recipients.values()]
         detail = f"recipients refused: {exc.recipients!r}"
         if all(400 <= c < 500 for c in codes):
             raise TemporaryMailError(detail) from exc
         raise PermanentMailError(detail) from exc
     except (OSError, smtplib.SMTPException) as exc:
+        _connections.drop()
         raise TemporaryMailError(f"{type(exc).__name__}: {exc}") from exc
+    except BaseException:  # a time limit mid-conversation: the connection state is unknown
+        _connections.drop()
+        raise
     return message["Message-ID"]
 
 

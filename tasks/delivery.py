@@ -51,10 +51,12 @@ def deliver(ids: list[int], config: Mapping[str, Any]) -> Outcome:
     max_attempts = int(config["DELIVERY_MAX_ATTEMPTS"])
     claimed = deliveries.claim(ids, max_attempts=max_attempts,
                                new_message_id=mail.new_message_id)
-    db.session.commit()  # attempt and Message-ID are on record before any SMTP traffic
+    # read before the commit expires the rows (after it, every attribute is a SELECT)
+    groups = deliveries.batches(claimed.rows)
     outcome = Outcome(failed=[row.id for row in claimed.given_up])
+    db.session.commit()  # attempt and Message-ID are on record before any SMTP traffic
     settings = settings_from(config)
-    for group in deliveries.batches(claimed.rows):
+    for group in groups:
         _deliver_batch(claimed, group, settings, max_attempts, outcome)
     return outcome
 
@@ -87,9 +89,9 @@ def _deliver_batch(claimed: deliveries.Claim, group: list[int], settings: dict,
                      outcome, permanent=False)
     else:
         deliveries.mark_sent(live, message_id)
-        db.session.commit()
         outcome.sent.extend(row.id for row in live)
         outcome.skipped.extend(row.id for row in rows if row not in live)
+        db.session.commit()  # after reading the ids: a commit expires the rows
 
 
 def _after_error(claimed: deliveries.Claim, group: list[int], error: str, max_attempts: int,

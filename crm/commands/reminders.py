@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import click
 from flask import Flask, current_app
 
-from crm.celery_app import enqueue
+from crm.celery_app import enqueue_many
 from crm.cli import crm_cli
 from crm.extensions import db
 from crm.services import deliveries, reminders, timeutil
@@ -31,7 +31,7 @@ def run_sweep(app: Flask, now: datetime | None = None) -> dict[str, int]:
     fresh = reminders.sweep(now, hour=int(config["REMINDER_HOUR"]),
                             escalation_days=int(config["ESCALATION_DAYS"]))
     db.session.commit()  # the ledger holds the work before the broker hears of it
-    accepted = sum(enqueue(app, SEND_TASK, ids) for ids in stuck + fresh)
+    accepted = enqueue_many(app, SEND_TASK, [[ids] for ids in stuck + fresh])
     return {"inserted": sum(len(ids) for ids in fresh), "emails": len(fresh),
             "requeued": sum(len(ids) for ids in stuck), "enqueued": accepted,
             "not_enqueued": len(stuck) + len(fresh) - accepted}

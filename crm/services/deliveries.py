@@ -7,6 +7,8 @@ PUBLIC INTERFACE (other areas rely on it):
     (ON CONFLICT DO NOTHING on PostgreSQL, INSERT OR IGNORE on SQLite). Each dict has
     `kind`, `dedupe_key`, and optionally `recipient_id`, `recipient_email`, `batch_key`,
     `subject`, `payload` (JSON). Returns the ids of the rows inserted now. Flushes only.
+    One compiled statement executed with the list of rows (executemany/insertmanyvalues).
+    `insert_ignore_batches(rows)` does the same and groups the new ids by batch_key.
 - `@renderer(kind)` decorator: registers `fn(rows: list[Delivery]) -> crm.mail.Email | None`
     that builds the one email for a batch of rows of that kind (None: nothing to send any
     more, e.g. the follow-up was completed — the rows are then closed without sending).
@@ -76,8 +78,25 @@ def renderer(kind: str, *, with_settings: bool = False) -> Callable:
 def insert_ignore(rows: list[dict], now: datetime | None = None) -> list[int]:
     """Insert ledger rows, silently skipping existing dedupe keys; ids of the new rows.
 
-    One INSERT … ON CONFLICT DO NOTHING RETURNING id per 500 rows, whatever the backend.
     `now` (default: the clock) stamps created/updated/enqueued times.
+    """
+    return sorted(row_id for row_id, _key in _insert_ignore(rows, now))
+
+
+def insert_ignore_batches(rows: list[dict], now: datetime | None = None) -> list[list[int]]:
+    """`insert_ignore`, its new ids grouped into send batches (one list per batch_key)."""
+    groups: dict[str, list[int]] = {}
+    for row_id, key in _insert_ignore(rows, now):
+        groups.setdefault(key or f"#{row_id}", []).append(row_id)
+    return [sorted(ids) for ids in groups.values()]
+
+
+def _insert_ignore(rows: list[dict], now: datetime | None) -> list[tuple[int, str | None]]:
+    """(id, batch_key) of the rows inserted now.
+
+    ONE compiled INSERT … ON CONFLICT DO NOTHING RETURNING executed with the list of
+    parameter dicts: SQLAlchemy's "insertmanyvalues" batches it into multi-row VALUES
+    pages itself, so building the SQL costs once, not once per chunk of rows.
     """
     if not rows:
         return []
@@ -91,17 +110,15 @@ def insert_ignore(rows: list[dict], now: datetime | None = None) -> list[int]:
                  "enqueued_at": row.get("enqueued_at", now)}
         value.update({name: row.get(name) for name in _OPTIONAL})
         values.append(value)
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    ids: list[int] = []
-    for start in range(0, len(values), 500):
-        chunk = values[start:start + 500]
-        stmt = (insert(Delivery).values(list(chunk))
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(Delivery.id))
-        ids.extend(db.session.scalars(stmt).all())
+    table = Delivery.__table__  # Core, not ORM bulk: no per-row ORM bookkeeping
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    else:
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    stmt = stmt.returning(table.c.id, table.c.batch_key)
+    inserted = [(row_id, key) for row_id, key in db.session.execute(stmt, values)]
     db.session.flush()
-    return sorted(ids)
+    return inserted
 
 
 def batches(rows: Iterable[Delivery]) -> list[list[int]]:

@@ -10,9 +10,10 @@ contains the due time (so snoozing or rescheduling re-arms them):
   covers the partner, else to the admins).
 
 A sweep is a handful of statements whatever the number of follow-ups: one SELECT of the
-candidates in bounded windows, one SELECT of the possible escalation recipients, chunked
-INSERT … ON CONFLICT DO NOTHING, one SELECT of the batch keys. All rows for one recipient
-in one sweep share a batch key and go out as one email (the renderer below).
+candidates in bounded windows, one SELECT of the possible escalation recipients, one
+compiled INSERT … ON CONFLICT DO NOTHING RETURNING id, batch_key run as an executemany.
+All rows for one recipient in one sweep share a batch key and go out as one email (the
+renderer below).
 """
 
 from __future__ import annotations
@@ -161,14 +162,8 @@ def sweep(now: datetime, *, hour: int, escalation_days: int) -> list[list[int]]:
     Flushes only: the caller commits, then enqueues `tasks.delivery.send` per list.
     """
     # stamped with the wall clock, not `now`: stuck-row detection compares against it
-    ids = deliveries.insert_ignore(due_rows(now, hour=hour, escalation_days=escalation_days))
-    if not ids:
-        return []
-    groups: dict[str, list[int]] = {}
-    for row_id, key in db.session.execute(
-            select(Delivery.id, Delivery.batch_key).where(Delivery.id.in_(ids))):
-        groups.setdefault(key or f"#{row_id}", []).append(row_id)
-    return [sorted(group) for group in groups.values()]
+    return deliveries.insert_ignore_batches(
+        due_rows(now, hour=hour, escalation_days=escalation_days))
 
 
 # --- "Upcoming reminders" ------------------------------------------------------------

@@ -89,3 +89,52 @@ def test_without_smtp_mail_goes_to_the_outbox_and_dev_page(app, client, make, db
     login(client, user)
     page = client.get("/dev/outbox").get_data(as_text=True)
     assert "Outbox check" in page
+
+
+def _email(name: str = "A") -> mail.Email:
+    return mail.Email(to="a@example.org", subject="s", template="test", context={"name": name})
+
+
+def test_one_smtp_connection_is_kept_for_many_emails(app, smtp):
+    mail.close_connection()
+    mail.render_and_send(_email())
+    kept = mail._connections.smtp
+    assert kept is not None
+    mail.render_and_send(_email("B"))
+    assert mail._connections.smtp is kept
+    assert len(smtp.messages) == 2
+    mail.close_connection()
+
+
+def test_a_connection_the_server_dropped_is_replaced_at_once(app):
+    mail.close_connection()
+    with SmtpSink() as first:
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=first.port, SMTP_TIMEOUT=3)
+        mail.render_and_send(_email())
+        kept = mail._connections.smtp
+    try:
+        second = SmtpSink()
+        second.port = first.port  # same address: the kept socket is dead, the server is back
+        from aiosmtpd.controller import Controller
+
+        from tests.support.smtp import _Handler
+
+        second.controller = Controller(_Handler(second), hostname="127.0.0.1", port=first.port)
+        with second:
+            mail.render_and_send(_email("B"))
+            assert mail._connections.smtp is not kept
+            assert [m["To"] for m in second.messages] == ["a@example.org"]
+    finally:
+        mail.close_connection()
+        app.config.update(SMTP_HOST=None)
+
+
+def test_an_error_drops_the_kept_connection(app, smtp):
+    mail.close_connection()
+    smtp.responses = ["451 4.3.0 try again later"]
+    with pytest.raises(mail.TemporaryMailError):
+        mail.render_and_send(_email())
+    assert mail._connections.smtp is None
+    mail.render_and_send(_email())
+    assert len(smtp.messages) == 1
+    mail.close_connection()
