@@ -302,7 +302,7 @@ def _sql_statements(scale: Scale, now: datetime) -> list[tuple[str, dict]]:
         ("""
         INSERT INTO follow_ups (id, title, partner_id, interaction_id, assignee_id,
                                 created_by_id, due_at, status, completed_at, snoozed_until,
-                                version, created_at, updated_at)
+                                version, created_at, updated_at, sensitivity)
         SELECT x.k,
                (ARRAY['Send the draft agreement','Share training materials',
                       'Schedule the next meeting','Confirm funding decision',
@@ -313,9 +313,10 @@ def _sql_statements(scale: Scale, now: datetime) -> list[tuple[str, dict]]:
                     WHEN x.r < 0.10 THEN 'cancelled' ELSE 'done' END,
                CASE WHEN x.due <= %(now)s::timestamptz AND x.r >= 0.10
                     THEN x.due - interval '1 day' * floor(x.r * 5) END,
-               NULL, 1, x.occurred_at, x.occurred_at
+               NULL, 1, x.occurred_at, x.occurred_at, x.sensitivity
         FROM (
           SELECT f.k, f.r, i.id AS iid, i.partner_id, i.logged_by_id AS owner, i.occurred_at,
+                 i.sensitivity,
                  i.occurred_at + interval '1 day' * (7 + mod(f.k, 24)) AS due
           FROM (SELECT k, ((k::bigint * %(ni)s) / %(nf)s)::int AS iid, random() AS r
                 FROM generate_series(1, %(nf)s) AS k) AS f
@@ -323,9 +324,14 @@ def _sql_statements(scale: Scale, now: datetime) -> list[tuple[str, dict]]:
         ) AS x
         """, params),
         ("""
-        UPDATE partners p SET last_interaction_at = m.last
-        FROM (SELECT partner_id, max(occurred_at) AS last FROM interactions
-              GROUP BY partner_id) AS m
+        UPDATE partners p SET last_interaction_at = m.last,
+               last_standard_interaction_at = m.std, last_restricted_interaction_at = m.res,
+               last_confidential_interaction_at = m.conf
+        FROM (SELECT partner_id, max(occurred_at) AS last,
+                     max(occurred_at) FILTER (WHERE sensitivity = 'standard') AS std,
+                     max(occurred_at) FILTER (WHERE sensitivity = 'restricted') AS res,
+                     max(occurred_at) FILTER (WHERE sensitivity = 'confidential') AS conf
+              FROM interactions GROUP BY partner_id) AS m
         WHERE m.partner_id = p.id
         """, {}),
     ]

@@ -23,7 +23,7 @@ def _render(status: int, code: str, message: str):
     return render_template("errors/error.html", status=status, message=message), status
 
 
-def _record_refusal(action: str, exc: Exception) -> None:
+def record_refusal(action: str, exc: Exception) -> None:
     """Audit an authorization failure in its own transaction (the request's may roll back)."""
     from crm.extensions import db
 
@@ -43,13 +43,14 @@ def _record_refusal(action: str, exc: Exception) -> None:
 def init_app(app: Flask) -> None:
     @app.errorhandler(NotVisible)
     def not_visible(exc):
-        _record_refusal("authz.not_found", exc)
+        record_refusal("authz.not_found", exc)
         return _render(404, "not_found", "We could not find that page or record.")
 
     @app.errorhandler(Forbidden)
     def forbidden(exc):
-        _record_refusal("authz.forbidden", exc)
-        return _render(403, "forbidden", "Your account cannot make this change.")
+        record_refusal("authz.forbidden", exc)
+        return _render(403, "forbidden",
+                       getattr(exc, "message", None) or "Your account cannot make this change.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

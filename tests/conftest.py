@@ -110,6 +110,9 @@ def _wipe(db):
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
+            # the audit trail refuses TRUNCATE by trigger; a superuser's test wipe may
+            # switch ordinary triggers off for this transaction only
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for table in tables:

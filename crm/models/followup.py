@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.extensions import db
 
 from ._types import UTCDateTime, enum_check, utcnow
-from .enums import FOLLOW_UP_STATUSES
+from .enums import FOLLOW_UP_STATUSES, SENSITIVITIES
 
 if TYPE_CHECKING:
     from .interaction import Interaction
@@ -23,6 +23,7 @@ class FollowUp(db.Model):
     __tablename__ = "follow_ups"
     __table_args__ = (
         enum_check("status", FOLLOW_UP_STATUSES),
+        enum_check("sensitivity", SENSITIVITIES),
         Index("ix_follow_ups_assignee_status_due", "assignee_id", "status", "due_at"),
         Index("ix_follow_ups_status_due", "status", "due_at"),
         Index("ix_follow_ups_partner_due", "partner_id", "due_at"),
@@ -44,6 +45,9 @@ class FollowUp(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="open")
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: effective sensitivity: never below its partner's and its interaction's (raised with
+    #: them by the services), settable higher; `access.visible_follow_ups` applies it
+    sensitivity: Mapped[str] = mapped_column(String(20), default="standard")
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

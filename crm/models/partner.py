@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from crm.extensions import db
 
@@ -53,6 +53,16 @@ class Partner(db.Model):
     is_member: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     #: the latest occurred_at of its interactions, kept current on every write
     last_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: the latest occurred_at per interaction sensitivity, kept in the same statement as
+    #: `last_interaction_at`: a reader is shown the latest of the levels they may see
+    #: (`access.last_interaction_seen`), so a hidden meeting never leaks its date
+    last_standard_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_restricted_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_confidential_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the latest interaction the *reader* may see, loaded by `access.visible_partners`
+    #: (`with_expression`); anywhere else it falls back to the standard level's date
+    last_interaction_seen: Mapped[datetime | None] = query_expression(
+        default_expr=func.coalesce(last_standard_interaction_at.column))
     archived: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     #: optimistic-concurrency counter (the API's ETag)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -11,7 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    FunctionElement,
+    Select,
+    and_,
+    case,
+    exists,
+    false,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import with_expression
+from sqlalchemy.sql.functions import coalesce
 
 from crm.extensions import db
 from crm.models import Contact, FollowUp, Interaction, Partner, User, partner_collaborators
@@ -23,7 +37,14 @@ class NotVisible(LookupError):
 
 
 class Forbidden(PermissionError):
-    """The user may see the record but not change it (answer 403)."""
+    """The user may see the record but not change it (answer 403).
+
+    `message`, when given, is shown to the user instead of the generic refusal.
+    """
+
+    def __init__(self, *args: Any, message: str | None = None) -> None:
+        super().__init__(*args)
+        self.message = message
 
 
 def _is_collaborator(user_id: int) -> ColumnElement[bool]:
@@ -33,8 +54,28 @@ def _is_collaborator(user_id: int) -> ColumnElement[bool]:
     )
 
 
+def level_clause(user: User, level: str) -> ColumnElement[bool]:
+    """SQL condition: `user` may see a record of the fixed `level` attached to `Partner`.
+
+    The statement using it must have `Partner` in its FROM clause.
+    """
+    if user is None or not user.is_active:
+        return false()
+    if user.role == "admin" or level == "standard":
+        return true()
+    if user.role == "viewer":
+        return false()
+    is_owner = Partner.owner_id == user.id
+    if level == "confidential":
+        return is_owner
+    insiders = [is_owner, _is_collaborator(user.id)]
+    if user.role == "manager":
+        insiders.append(true() if not user.region_scope else Partner.region == user.region_scope)
+    return or_(*insiders)
+
+
 def sensitivity_clause(user: User, sensitivity: Any) -> ColumnElement[bool]:
-    """SQL condition: `user` may see a record of `sensitivity` attached to `Partner`.
+    """SQL condition: `user` may see a record whose sensitivity column is `sensitivity`.
 
     The statement using it must have `Partner` in its FROM clause.
     """
@@ -42,17 +83,8 @@ def sensitivity_clause(user: User, sensitivity: Any) -> ColumnElement[bool]:
         return false()
     if user.role == "admin":
         return true()
-    if user.role == "viewer":
-        return sensitivity == "standard"
-    is_owner = Partner.owner_id == user.id
-    insiders = [is_owner, _is_collaborator(user.id)]
-    if user.role == "manager":
-        insiders.append(true() if not user.region_scope else Partner.region == user.region_scope)
-    return or_(
-        sensitivity == "standard",
-        and_(sensitivity == "restricted", or_(*insiders)),
-        and_(sensitivity == "confidential", is_owner),
-    )
+    return or_(*(and_(sensitivity == level, level_clause(user, level))
+                 for level in SENSITIVITY_RANK))
 
 
 def partner_clause(user: User) -> ColumnElement[bool]:
@@ -60,7 +92,11 @@ def partner_clause(user: User) -> ColumnElement[bool]:
 
 
 def visible_partners(user: User, stmt: Select | None = None) -> Select:
+    """Partners the user may see; loaded partners carry `last_interaction_seen` for them."""
     stmt = select(Partner) if stmt is None else stmt
+    if any(d.get("type") is Partner and d.get("expr") is Partner
+           for d in stmt.column_descriptions):
+        stmt = with_last_interaction_seen(user, stmt)
     return stmt.where(partner_clause(user))
 
 
@@ -80,13 +116,92 @@ def visible_contacts(user: User, stmt: Select | None = None) -> Select:
 
 
 def visible_follow_ups(user: User, stmt: Select | None = None) -> Select:
-    """Follow-ups follow their partner's visibility; assignees always see their own."""
+    """Follow-ups the user may read: the partner, and the follow-up's own sensitivity.
+
+    A follow-up's `sensitivity` is never below its partner's and its interaction's (the
+    services raise it with them). The assignee exception: a writer always sees a
+    follow-up assigned to them, but only at a partner they may see, so it never shows
+    more than the assignee may open (a user demoted to viewer loses the exception).
+    """
     stmt = select(FollowUp) if stmt is None else stmt
+    own = sensitivity_clause(user, FollowUp.sensitivity)
+    if user is not None and user.is_active and user.role != "viewer":
+        own = or_(own, FollowUp.assignee_id == user.id)
     return stmt.join(Partner, Partner.id == FollowUp.partner_id).where(
-        or_(partner_clause(user), FollowUp.assignee_id == user.id)
-        if user.is_active and user.role != "viewer"
-        else partner_clause(user)
+        partner_clause(user), own
     )
+
+
+def follow_up_floor(partner: Partner, interaction: Interaction | None = None) -> str:
+    """The least sensitivity a follow-up may have: its partner's and its interaction's."""
+    levels = [partner.sensitivity] + ([interaction.sensitivity] if interaction else [])
+    return max(levels, key=SENSITIVITY_RANK.__getitem__)
+
+
+def strictest(*levels: str | None) -> str:
+    """The strictest of the given sensitivities (`standard` when none)."""
+    return max((lvl for lvl in levels if lvl), key=SENSITIVITY_RANK.__getitem__,
+               default="standard")
+
+
+# --- derived values ---------------------------------------------------------------
+
+_LAST_BY_LEVEL = {
+    "standard": Partner.last_standard_interaction_at,
+    "restricted": Partner.last_restricted_interaction_at,
+    "confidential": Partner.last_confidential_interaction_at,
+}
+
+
+def last_interaction_seen(user: User) -> ColumnElement:
+    """SQL: the partner's latest interaction among the levels `user` may see.
+
+    Derived values (last interaction, health, silence, sorting) use this instead of
+    `Partner.last_interaction_at`, so a viewer never learns the date of a confidential
+    meeting. The statement must have `Partner` in its FROM clause.
+    """
+    if user is not None and user.is_active and user.role == "admin":
+        return Partner.last_interaction_at
+    terms = []
+    for level, column in _LAST_BY_LEVEL.items():
+        clause = level_clause(user, level)
+        if clause is true():
+            terms.append(column)
+        elif clause is not false():
+            terms.append(case((clause, column)))
+    return greatest(*terms)
+
+
+class greatest(FunctionElement):  # noqa: N801 - reads as the SQL function it renders
+    """GREATEST ignoring NULLs on every backend (SQLite's max() returns NULL on any NULL)."""
+
+    inherit_cache = True
+    name = "greatest"
+
+    @property
+    def type(self):  # type: ignore[override]
+        return next(iter(self.clauses)).type
+
+
+@compiles(greatest)
+def _greatest_default(element, compiler, **kw):
+    return f"GREATEST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(greatest, "sqlite")
+def _greatest_sqlite(element, compiler, **kw):
+    # max(coalesce(a, b, c), coalesce(b, c, a), …): each argument is itself unless NULL
+    args = list(element.clauses)
+    rotated = [
+        compiler.process(coalesce(*(args[i:] + args[:i])), **kw) for i in range(len(args))
+    ]
+    return f"max({', '.join(rotated)})" if len(args) > 1 else rotated[0]
+
+
+def with_last_interaction_seen(user: User, stmt: Select) -> Select:
+    """Load `Partner.last_interaction_seen` (what `user` may see) with the partners."""
+    return stmt.options(with_expression(Partner.last_interaction_seen,
+                                        last_interaction_seen(user)))
 
 
 _SCOPERS = {
@@ -121,6 +236,16 @@ def ensure_can_write(user: User) -> None:
     """Viewers (and inactive users) change nothing."""
     if user is None or not user.is_active or not user.can_write:
         raise Forbidden("read-only account")
+
+
+def may_widen_access(user: User, partner: Partner) -> bool:
+    """Who may decide who sees a partner (owner, collaborators, a lower sensitivity):
+    its owner, an admin, or a manager whose region scope covers it."""
+    if user is None or not user.is_active or not user.can_write:
+        return False
+    if user.role == "admin" or partner.owner_id == user.id:
+        return True
+    return user.role == "manager" and user.region_scope in (None, "", partner.region)
 
 
 def at_least(sensitivity: str, floor: str) -> bool:

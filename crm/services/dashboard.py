@@ -99,7 +99,9 @@ def my_health(user: User, now: datetime | None = None,
               thresholds: engagement.Thresholds = engagement.DEFAULT) -> dict[str, int]:
     """How many of my partners are active, cooling, dormant (one statement)."""
     now = now or timeutil.now_utc()
-    columns = [func.count().filter(engagement.health_clause(state, now, thresholds))
+    last_seen = access.last_interaction_seen(user)
+    columns = [func.count().filter(engagement.health_clause(state, now, thresholds,
+                                                            last=last_seen))
                for state in HEALTH_STATES]
     row = db.session.execute(access.visible_partners(user, select(*columns)).select_from(Partner)
                              .where(_mine(user))).one()
@@ -111,10 +113,11 @@ def my_needing_attention(user: User, now: datetime | None = None,
                          limit: int = ATTENTION_LIMIT) -> list[tuple[Partner, str]]:
     """My cooling/dormant partners, longest silence first, with their health."""
     now = now or timeutil.now_utc()
-    quiet = or_(engagement.health_clause("cooling", now, thresholds),
-                engagement.health_clause("dormant", now, thresholds))
+    last_seen = access.last_interaction_seen(user)
+    quiet = or_(engagement.health_clause("cooling", now, thresholds, last=last_seen),
+                engagement.health_clause("dormant", now, thresholds, last=last_seen))
     stmt = (access.visible_partners(user).where(_mine(user), quiet)
-            .order_by(Partner.last_interaction_at.asc().nulls_first(), Partner.id).limit(limit))
+            .order_by(last_seen.asc().nulls_first(), Partner.id).limit(limit))
     return [(p, engagement.health_of(p, now, thresholds)) for p in db.session.scalars(stmt)]
 
 

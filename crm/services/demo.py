@@ -161,6 +161,8 @@ def seed_demo(rng_seed: int = 2026) -> dict[str, int]:
             interactions += 1
             latest = max(latest, occurred) if latest else occurred
         partner.last_interaction_at = latest
+        # every demo interaction has the partner's default level
+        setattr(partner, f"last_{default_interaction_sensitivity(partner)}_interaction_at", latest)
         if index % 2 == 0:
             due = now + timedelta(days=rng.randint(-12, 20))
             db.session.add(FollowUp(
@@ -168,6 +170,7 @@ def seed_demo(rng_seed: int = 2026) -> dict[str, int]:
                                   "Send research summary", "Book follow-up meeting")),
                 partner_id=partner.id, assignee_id=partner.owner_id,
                 created_by_id=partner.owner_id, due_at=due, status="open",
+                sensitivity=default_interaction_sensitivity(partner),
             ))
     db.session.flush()
     return {"users": len(people), "partners": len(partners), "interactions": interactions}

@@ -1,4 +1,4 @@
-"""Engagement health (active / cooling / dormant) from a partner's `last_interaction_at`.
+"""Engagement health (active / cooling / dormant) from the last interaction a reader may see.
 
 Thresholds are days per sector: (cooling after, dormant after). They live in the
 configuration (HEALTH_THRESHOLDS, HEALTH_DEFAULT_THRESHOLDS); services never read
@@ -55,7 +55,7 @@ DEFAULT = Thresholds()
 def health_of(partner: Partner, now: datetime | None = None,
               thresholds: Thresholds = DEFAULT) -> str:
     """'active', 'cooling' or 'dormant' for one loaded partner (no query)."""
-    return health_for(partner.sector, partner.last_interaction_at, now, thresholds)
+    return health_for(partner.sector, partner.last_interaction_seen, now, thresholds)
 
 
 def health_for(sector: str, last_interaction_at: datetime | None, now: datetime | None = None,
@@ -73,8 +73,8 @@ def health_for(sector: str, last_interaction_at: datetime | None, now: datetime 
     return "dormant"
 
 
-def _state_clause(state: str, cooling: int, dormant: int, now: datetime) -> ColumnElement[bool]:
-    last = Partner.last_interaction_at
+def _state_clause(state: str, cooling: int, dormant: int, now: datetime,
+                  last: ColumnElement) -> ColumnElement[bool]:
     cooling_since = now - timedelta(days=cooling)
     dormant_since = now - timedelta(days=dormant)
     if state == "active":
@@ -85,17 +85,24 @@ def _state_clause(state: str, cooling: int, dormant: int, now: datetime) -> Colu
 
 
 def health_clause(state: str, now: datetime | None = None,
-                  thresholds: Thresholds = DEFAULT) -> ColumnElement[bool]:
-    """SQL condition on `Partner` matching `health_of(...) == state` (same boundaries)."""
+                  thresholds: Thresholds = DEFAULT, *,
+                  last: ColumnElement | None = None) -> ColumnElement[bool]:
+    """SQL condition on `Partner` matching `health_of(...) == state` (same boundaries).
+
+    `last` is the reader's last interaction (`access.last_interaction_seen(user)`);
+    without it only standard interactions count (nothing hidden can leak through).
+    """
+    last = Partner.last_standard_interaction_at if last is None else last
     if state not in HEALTH_STATES:
         raise ValidationError({"health": f"health must be one of {', '.join(HEALTH_STATES)}"})
     now = now or timeutil.now_utc()
     special = [s for s in thresholds.per_sector if tuple(thresholds.per_sector[s])
                != tuple(thresholds.default)]
     parts = [
-        and_(Partner.sector == sector, _state_clause(state, *thresholds.for_sector(sector), now))
+        and_(Partner.sector == sector,
+             _state_clause(state, *thresholds.for_sector(sector), now, last))
         for sector in special
     ]
-    others = _state_clause(state, *thresholds.default, now)
+    others = _state_clause(state, *thresholds.default, now, last)
     parts.append(and_(Partner.sector.not_in(special), others) if special else others)
     return or_(false(), *parts)

@@ -55,7 +55,7 @@ def _partner_rows(stmt: Select) -> Iterator[list[Any]]:
         yield [partner.id, partner.name, partner.sector, partner.country,
                countries.country_name(partner.country), partner.region, partner.stage,
                owner_name or "", partner.sensitivity, partner.website, partner.email,
-               partner.is_member, ";".join(partner.tag_names), partner.last_interaction_at,
+               partner.is_member, ";".join(partner.tag_names), partner.last_interaction_seen,
                partner.archived, partner.description]
 
 

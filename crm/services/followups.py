@@ -19,6 +19,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from crm.extensions import db
 from crm.models import FollowUp, Interaction, Partner, User
+from crm.models.enums import SENSITIVITIES
 
 from . import access, audit, timeutil
 from .errors import ConflictError, ValidationError
@@ -33,7 +34,7 @@ DUE_HOUR = 9
 GROUPS = ("overdue", "today", "this_week", "later")
 #: the audited columns of a follow-up
 _FIELDS = ("title", "due_at", "assignee_id", "status", "completed_at", "snoozed_until",
-           "interaction_id")
+           "interaction_id", "sensitivity")
 #: safety cap on one list (a person's open follow-ups are far fewer in practice)
 LIST_LIMIT = 2000
 
@@ -67,18 +68,21 @@ def check_due_at(value: Any, field: str = "due_at", *, now: datetime | None = No
     return value.astimezone(UTC)
 
 
+#: one refusal for every unusable assignee: naming the user, or saying whether the id is
+#: unknown, inactive, read-only or outside the partner's circle, would turn the field into
+#: a directory of users, roles and access (the API takes raw ids)
+ASSIGNEE_REFUSED = "Choose an active colleague who can see this partner."
+
+
 def check_assignee(partner: Partner, assignee_id: Any, field: str = "assignee_id") -> User:
     """The assignee: an active, non-viewer user who can see the partner."""
     user_id = _parse_id(assignee_id, field)
     if user_id is None:
         raise ValidationError({field: "Choose who will do it."})
     user = db.session.get(User, user_id)
-    if user is None or not user.active:
-        raise ValidationError({field: "Choose an active user."})
-    if not user.can_write:
-        raise ValidationError({field: f"{user.name} has a read-only account."})
-    if not access.can_see_partner(user, partner.id):
-        raise ValidationError({field: f"{user.name} cannot see this partner."})
+    if (user is None or not user.active or not user.can_write
+            or not access.can_see_partner(user, partner.id)):
+        raise ValidationError({field: ASSIGNEE_REFUSED})
     return user
 
 
@@ -105,8 +109,10 @@ def validate_follow_up(actor: User, partner: Partner, data: dict,
         ("due_at", lambda: check_due_at(data.get("due_at"), prefix + "due_at")),
         ("assignee", lambda: check_assignee(
             partner, data.get("assignee_id") or actor.id, prefix + "assignee_id")),
-        ("interaction_id", lambda: _check_interaction(partner, data.get("interaction_id"),
-                                                      prefix + "interaction_id")),
+        ("interaction", lambda: _check_interaction(partner, data.get("interaction_id"),
+                                                   prefix + "interaction_id")),
+        ("sensitivity", lambda: _check_sensitivity(data.get("sensitivity"),
+                                                   prefix + "sensitivity")),
     )
     for key, check in checks:
         try:
@@ -115,18 +121,32 @@ def validate_follow_up(actor: User, partner: Partner, data: dict,
             errors.update(exc.fields)
     if errors:
         raise ValidationError(errors)
+    interaction = clean.pop("interaction")
+    clean["interaction_id"] = interaction[0] if interaction else None
+    # never below its partner's and its interaction's; higher when asked
+    clean["sensitivity"] = access.strictest(
+        partner.sensitivity, interaction[1] if interaction else None, clean["sensitivity"])
     return clean
 
 
-def _check_interaction(partner: Partner, value: Any, field: str) -> int | None:
+def _check_interaction(partner: Partner, value: Any, field: str) -> tuple[int, str] | None:
+    """(id, sensitivity) of an interaction with this partner, or None when not given."""
     interaction_id = _parse_id(value, field)
     if interaction_id is None:
         return None
-    owner = db.session.scalar(select(Interaction.partner_id).where(
-        Interaction.id == interaction_id))
-    if owner != partner.id:
+    row = db.session.execute(select(Interaction.partner_id, Interaction.sensitivity).where(
+        Interaction.id == interaction_id)).first()
+    if row is None or row.partner_id != partner.id:
         raise ValidationError({field: "That interaction is not with this partner."})
-    return interaction_id
+    return interaction_id, row.sensitivity
+
+
+def _check_sensitivity(value: Any, field: str = "sensitivity") -> str | None:
+    if value in (None, ""):
+        return None
+    if value not in SENSITIVITIES:
+        raise ValidationError({field: "Choose standard, restricted or confidential."})
+    return value
 
 
 def create_follow_up(actor: User, partner: Partner, data: dict) -> FollowUp:
@@ -137,7 +157,8 @@ def create_follow_up(actor: User, partner: Partner, data: dict) -> FollowUp:
     clean = validate_follow_up(actor, partner, data)
     fu = FollowUp(title=clean["title"], partner_id=partner.id, due_at=clean["due_at"],
                   assignee_id=clean["assignee"].id, created_by_id=actor.id,
-                  interaction_id=clean["interaction_id"], status="open", version=1)
+                  interaction_id=clean["interaction_id"], sensitivity=clean["sensitivity"],
+                  status="open", version=1)
     db.session.add(fu)
     db.session.flush()
     audit.record("follow_up.create", actor=actor, object_type="follow_up", object_id=fu.id,

@@ -17,13 +17,14 @@ from sqlalchemy.orm import attributes
 from crm.extensions import db
 from crm.models import (
     Contact,
+    FollowUp,
     Interaction,
     Partner,
     User,
     interaction_contacts,
     interaction_staff,
 )
-from crm.models.enums import INTERACTION_KINDS, SENSITIVITIES
+from crm.models.enums import INTERACTION_KINDS, SENSITIVITIES, SENSITIVITY_RANK
 
 from . import access, audit, followups, timeutil
 from .errors import ConflictError, ValidationError
@@ -154,41 +155,64 @@ def _clean(actor: User, partner: Partner, data: dict, keys: Iterable[str],
 
 # --- last_interaction_at --------------------------------------------------------------
 
-def _set_last(partner: Partner, value: datetime | None) -> None:
-    """Reflect a value written by SQL on the loaded object without another SELECT."""
-    attributes.set_committed_value(partner, "last_interaction_at", value)
+_LEVEL_COLUMNS = {level: f"last_{level}_interaction_at" for level in SENSITIVITIES}
 
 
-def _raise_last(partner: Partner, occurred_at: datetime) -> None:
-    """last = max(last, occurred_at) in one UPDATE.
+def _set_last(partner: Partner, values: dict[str, datetime | None]) -> None:
+    """Reflect values written by SQL on the loaded object without another SELECT."""
+    for name, value in values.items():
+        attributes.set_committed_value(partner, name, value)
+
+
+def _raise_last(partner: Partner, occurred_at: datetime, sensitivity: str) -> None:
+    """last = max(last, occurred_at), overall and for the interaction's level, in one UPDATE.
 
     Safe under concurrent logging: PostgreSQL re-evaluates the CASE on the newest row
     version when two transactions update the same partner.
     """
-    col = Partner.last_interaction_at
+    names = ("last_interaction_at", _LEVEL_COLUMNS[sensitivity])
+    cols = [getattr(Partner, name) for name in names]
     stmt = (
         update(Partner).where(Partner.id == partner.id)
-        .values(last_interaction_at=case((col.is_(None), occurred_at),
-                                         (col < occurred_at, occurred_at), else_=col))
-        .returning(Partner.last_interaction_at)
+        .values({col: case((col.is_(None), occurred_at), (col < occurred_at, occurred_at),
+                           else_=col) for col in cols})
+        .returning(*cols)
         .execution_options(synchronize_session=False)
     )
-    _set_last(partner, db.session.execute(stmt).scalar_one())
+    _set_last(partner, dict(zip(names, db.session.execute(stmt).one(), strict=True)))
 
 
 def recompute_last_interaction(partner: Partner) -> datetime | None:
-    """last = the latest occurred_at among the partner's interactions (after an edit)."""
-    latest = (select(func.max(Interaction.occurred_at))
-              .where(Interaction.partner_id == partner.id).scalar_subquery())
+    """The latest occurred_at among the partner's interactions, overall and per level
+    (after an edit moved a date or a sensitivity)."""
+    def latest(*levels: str):
+        return (select(func.max(Interaction.occurred_at))
+                .where(Interaction.partner_id == partner.id,
+                       Interaction.sensitivity.in_(levels)).scalar_subquery())
+
+    values = {"last_interaction_at": latest(*SENSITIVITIES)}
+    values.update({name: latest(level) for level, name in _LEVEL_COLUMNS.items()})
     stmt = (
         update(Partner).where(Partner.id == partner.id)
-        .values(last_interaction_at=latest)
-        .returning(Partner.last_interaction_at)
+        .values(values)
+        .returning(*(getattr(Partner, name) for name in values))
         .execution_options(synchronize_session=False)
     )
-    value = db.session.execute(stmt).scalar_one()
-    _set_last(partner, value)
-    return value
+    row = db.session.execute(stmt).one()
+    _set_last(partner, dict(zip(values, row, strict=True)))
+    return row[0]
+
+
+def raise_follow_ups(interaction: Interaction) -> None:
+    """Its follow-ups are never less sensitive than the interaction (one UPDATE)."""
+    floor = SENSITIVITY_RANK[interaction.sensitivity]
+    lower = [s for s, rank in SENSITIVITY_RANK.items() if rank < floor]
+    if lower:
+        db.session.execute(
+            update(FollowUp)
+            .where(FollowUp.interaction_id == interaction.id, FollowUp.sensitivity.in_(lower))
+            .values(sensitivity=interaction.sensitivity)
+            .execution_options(synchronize_session="fetch"))
 
 
 # --- writes ---------------------------------------------------------------------------
@@ -236,7 +260,7 @@ def log_interaction(actor: User, partner: Partner, data: dict,
     interaction.staff = clean["staff_ids"]
     db.session.add(interaction)
     db.session.flush()
-    _raise_last(partner, interaction.occurred_at)
+    _raise_last(partner, interaction.occurred_at, interaction.sensitivity)
     audit.record("interaction.create", actor=actor, object_type="interaction",
                  object_id=interaction.id, changes=audit.diff({}, _snapshot(interaction,
                  clean["contact_ids"], clean["staff_ids"])), details={"partner_id": partner.id})
@@ -304,8 +328,10 @@ def update_interaction(actor: User, interaction: Interaction, data: dict, *,
             db.session.expire(interaction, [rel])
     interaction.version = (interaction.version or 1) + 1
     db.session.flush()
-    if "occurred_at" in changes:
+    if "occurred_at" in changes or "sensitivity" in changes:
         recompute_last_interaction(partner)
+    if "sensitivity" in changes:
+        raise_follow_ups(interaction)
     audit.record("interaction.update", actor=actor, object_type="interaction",
                  object_id=interaction.id, changes=changes,
                  details={"partner_id": partner.id})

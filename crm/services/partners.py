@@ -99,10 +99,13 @@ def partner_query(user: User, filters: Mapping[str, str], *, now: datetime | Non
                                          PartnerTag.tag == normalise_tag(valid["tag"])))
     if "member" in valid:
         stmt = stmt.where(Partner.is_member.is_(valid["member"] == "1"))
+    # health and "last interaction" count only what this reader may see
+    last_seen = access.last_interaction_seen(user)
     if "health" in valid:
-        stmt = stmt.where(engagement.health_clause(valid["health"], now, thresholds))
+        stmt = stmt.where(engagement.health_clause(valid["health"], now, thresholds,
+                                                   last=last_seen))
     stmt = stmt.where(Partner.archived.is_(valid.get("archived") == "1"))
-    return stmt.order_by(*_order(valid.get("sort", "name")))
+    return stmt.order_by(*_order(valid.get("sort", "name"), last_seen))
 
 
 def _like_escape(value: str) -> str:
@@ -121,13 +124,13 @@ def tag_suggestions(user: User, q: str, limit: int = 20) -> list[str]:
     return list(db.session.scalars(stmt.distinct().order_by(PartnerTag.tag).limit(limit)))
 
 
-def _order(sort: str) -> list:
+def _order(sort: str, last_seen: Any) -> list:
     stage_rank = case({s: i for i, s in enumerate(STAGES)}, value=Partner.stage)
     orders = {
         "name": [Partner.name_key.asc()],
         "-name": [Partner.name_key.desc()],
-        "last_interaction": [Partner.last_interaction_at.asc().nulls_first()],
-        "-last_interaction": [Partner.last_interaction_at.desc().nulls_last()],
+        "last_interaction": [last_seen.asc().nulls_first()],
+        "-last_interaction": [last_seen.desc().nulls_last()],
         "stage": [stage_rank.asc(), Partner.name_key.asc()],
         "-stage": [stage_rank.desc(), Partner.name_key.asc()],
     }
@@ -355,11 +358,17 @@ def update_partner(actor: User, partner: Partner, data: dict) -> Partner:
     values, users = _validate(data, partial=True)
     _load_collections(partner)
     before = snapshot(partner)
+    may_widen = access.may_widen_access(actor, partner)
     _apply(partner, values, users)
     after = snapshot(partner)
     changes = audit.diff(before, after)
     if not changes:
         return partner
+    if not may_widen and _widens_access(changes):
+        raise access.Forbidden(
+            "Partner", message="Only the owner, an administrator or a manager for this "
+            "region may change who can see this partner (owner, collaborators or a lower "
+            "sensitivity).")
     partner.version = (partner.version or 1) + 1
     if "owner_id" in changes or "sensitivity" in changes or "collaborator_ids" in changes \
             or "region" in changes:
@@ -375,6 +384,16 @@ def update_partner(actor: User, partner: Partner, data: dict) -> Partner:
                      object_id=partner.id, changes={"sensitivity": changes["sensitivity"]})
     db.session.flush()
     return partner
+
+
+def _widens_access(changes: Mapping[str, list]) -> bool:
+    """Owner, collaborators or a lower sensitivity: changes that decide who sees a partner."""
+    if "owner_id" in changes or "collaborator_ids" in changes:
+        return True
+    if "sensitivity" in changes:
+        old, new = changes["sensitivity"]
+        return not access.at_least(new, old)
+    return False
 
 
 def archive_partner(actor: User, partner: Partner) -> None:

@@ -203,7 +203,7 @@ class SilentPartner:
     region: str
     stage: str
     owner: str
-    last_interaction_at: datetime | None
+    last_interaction_at: datetime | None  #: the latest the reader may see
     health: str
     days_silent: int | None
 
@@ -214,17 +214,18 @@ def silent_partners(user: User, filters: Filters, now: datetime | None = None,
     """Cooling and dormant partners, oldest silence first (never-contacted first of all)."""
     now = now or timeutil.now_utc()
     owner = aliased(User)
+    last_seen = access.last_interaction_seen(user)
+    quiet = or_(health.health_clause("cooling", now, thresholds, last=last_seen),
+                health.health_clause("dormant", now, thresholds, last=last_seen))
     stmt = (access.visible_partners(user, select(Partner, owner.name))
             .outerjoin(owner, owner.id == Partner.owner_id)
-            .where(filters.clause(), or_(health.health_clause("cooling", now, thresholds),
-                       health.health_clause("dormant", now, thresholds)),
-                   Partner.stage != "closed")
-            .order_by(Partner.last_interaction_at.asc().nulls_first(), Partner.name))
+            .where(filters.clause(), quiet, Partner.stage != "closed")
+            .order_by(last_seen.asc().nulls_first(), Partner.name))
     if limit:
         stmt = stmt.limit(limit)
     rows = []
     for partner, owner_name in db.session.execute(stmt):
-        last = partner.last_interaction_at
+        last = partner.last_interaction_seen
         rows.append(SilentPartner(
             partner.id, partner.name, partner.sector, partner.country, partner.region,
             partner.stage, owner_name or "", last,

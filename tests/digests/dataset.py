@@ -78,8 +78,8 @@ def build() -> Net:
     mk(p["eu"], bob, kind="meeting", occurred_at=_in(6), summary="Ministry meeting",
        outcome="EU outcome")
     # engagement health: cooling 60 d / dormant 120 d for these sectors
-    p["travel"].last_interaction_at = START - timedelta(days=58)   # active → cooling
-    p["faith"].last_interaction_at = START - timedelta(days=118)   # cooling → dormant
+    f.set_last_interaction(p["travel"], START - timedelta(days=58))   # active → cooling
+    f.set_last_interaction(p["faith"], START - timedelta(days=118))   # cooling → dormant
     db.session.add(StageChange(partner_id=p["tech"].id, from_stage="prospect",
                                to_stage="dialogue", changed_by_id=bob.id, changed_at=_in(1)))
     db.session.add(StageChange(partner_id=p["tech"].id, from_stage=None, to_stage="prospect",

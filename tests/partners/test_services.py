@@ -191,7 +191,11 @@ def test_partner_query_respects_visibility(db, make):
 def test_health_thresholds_match_sql_clause(db, make, sector, days, expected):
     now = timeutil.now_utc()
     last = None if days is None else now - timedelta(days=days)
+    admin = make.make_user("admin")
     partner = make.make_partner(sector=sector, last_interaction_at=last)
+    # loaded as a reader would: `last_interaction_seen` is the reader's last interaction
+    partner = db.session.scalars(access.visible_partners(admin).where(
+        Partner.id == partner.id).execution_options(populate_existing=True)).one()
     assert engagement.health_of(partner, now) == expected
     for state in ("active", "cooling", "dormant"):
         hit = db.session.scalar(select(Partner.id).where(
@@ -203,7 +207,9 @@ def test_health_thresholds_from_config(db, make):
     thresholds = engagement.Thresholds.from_config(
         {"HEALTH_THRESHOLDS": {"media": (5, 10)}, "HEALTH_DEFAULT_THRESHOLDS": (1, 2)})
     now = timeutil.now_utc()
-    partner = make.make_partner(sector="media", last_interaction_at=now - timedelta(days=7))
+    make.make_partner(sector="media", last_interaction_at=now - timedelta(days=7))
+    partner = db.session.scalars(access.visible_partners(make.make_user("viewer")).execution_options(
+        populate_existing=True)).one()
     assert engagement.health_of(partner, now, thresholds) == "cooling"
     assert engagement.health_of(partner, now) == "active"
     with pytest.raises(ValidationError):

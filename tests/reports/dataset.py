@@ -109,7 +109,7 @@ def set_silence(net: Net, now: datetime | None = None) -> None:
     now = now or timeutil.now_utc()
     ages = {1: 10, 2: 100, 3: 200, 4: None, 5: 70, 6: 300}
     for n, days in ages.items():
-        net.p[n].last_interaction_at = None if days is None else now - timedelta(days=days)
+        f.set_last_interaction(net.p[n], None if days is None else now - timedelta(days=days))
     db.session.flush()
 
 

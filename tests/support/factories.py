@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from crm.extensions import db
 from crm.models import Contact, FollowUp, Interaction, Partner, PartnerTag, User
-from crm.services import countries, passwords, timeutil
+from crm.services import access, countries, passwords, timeutil
 from crm.services.text import name_key
 
 PASSWORD = "correct horse battery staple"
@@ -43,6 +43,8 @@ def make_partner(owner: User | None = None, **kw) -> Partner:
     country = kw.pop("country", "TH")
     tags = kw.pop("tags", [])
     collaborators = kw.pop("collaborators", [])
+    if "last_interaction_at" in kw:  # a standard meeting, unless the test says otherwise
+        kw.setdefault("last_standard_interaction_at", kw["last_interaction_at"])
     partner = Partner(
         name=name, name_key=name_key(name), country=country,
         region=kw.pop("region", countries.region_of(country)),
@@ -76,13 +78,23 @@ def make_interaction(partner: Partner, logged_by: User | None = None, **kw) -> I
         sensitivity=kw.pop("sensitivity", partner.sensitivity), **kw,
     )
     db.session.add(interaction)
-    if partner.last_interaction_at is None or occurred > partner.last_interaction_at:
-        partner.last_interaction_at = occurred
+    for name in ("last_interaction_at", f"last_{interaction.sensitivity}_interaction_at"):
+        current = getattr(partner, name)
+        if current is None or occurred > current:
+            setattr(partner, name, occurred)
     db.session.flush()
     return interaction
 
 
 def make_follow_up(partner: Partner, assignee: User | None, **kw) -> FollowUp:
+    interaction = kw.pop("interaction", None)
+    if interaction is not None:
+        kw["interaction_id"] = interaction.id
+    elif kw.get("interaction_id"):
+        interaction = db.session.get(Interaction, kw["interaction_id"])
+    kw["sensitivity"] = access.strictest(
+        partner.sensitivity, interaction.sensitivity if interaction else None,
+        kw.get("sensitivity"))
     follow_up = FollowUp(
         title=kw.pop("title", "Send the draft"), partner_id=partner.id,
         assignee_id=assignee.id if assignee else None,
@@ -92,3 +104,11 @@ def make_follow_up(partner: Partner, assignee: User | None, **kw) -> FollowUp:
     db.session.add(follow_up)
     db.session.flush()
     return follow_up
+
+
+def set_last_interaction(partner: Partner, when, sensitivity: str = "standard") -> None:
+    """Pretend the partner's latest interaction was at `when` (one of `sensitivity`, and
+    none of the other levels)."""
+    partner.last_interaction_at = when
+    for level in ("standard", "restricted", "confidential"):
+        setattr(partner, f"last_{level}_interaction_at", when if level == sensitivity else None)

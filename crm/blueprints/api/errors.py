@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from crm.errors import record_refusal
 from crm.extensions import db, limiter
 from crm.services.access import Forbidden, NotVisible
 from crm.services.errors import ConflictError, ValidationError
@@ -117,9 +118,9 @@ def _not_visible(_exc: NotVisible):
     return error_response(404, "No such record.")
 
 
-def _forbidden(_exc: Forbidden):
-    db.session.rollback()
-    return error_response(403, "Your account cannot make this change.")
+def _forbidden(exc: Forbidden):
+    record_refusal("authz.forbidden", exc)  # rolls back, then audits in its own transaction
+    return error_response(403, exc.message or "Your account cannot make this change.")
 
 
 def _server_error(exc: Exception):

@@ -96,7 +96,9 @@ class PartnerOut(Schema):
     tags = fields.List(fields.String(), required=True, attribute="tag_names")
     collaborator_ids = fields.Method("_collaborators", required=True,
                                      metadata={"type": "array", "items": {"type": "integer"}})
-    last_interaction_at = fields.AwareDateTime(allow_none=True, required=True)
+    #: the latest interaction the caller may see (a hidden meeting's date never leaks)
+    last_interaction_at = fields.AwareDateTime(allow_none=True, required=True,
+                                               attribute="last_interaction_seen")
     archived = fields.Boolean(required=True)
     version = fields.Integer(required=True)
     created_at = fields.AwareDateTime(required=True)
@@ -185,7 +187,9 @@ class InteractionOut(Schema):
     logged_by_id = fields.Integer(allow_none=True, required=True)
     sensitivity = fields.String(required=True)
     contact_ids = fields.Method("_contacts", required=True,
-                                metadata={"type": "array", "items": {"type": "integer"}})
+                                metadata={"type": "array", "items": {"type": "integer"},
+                                          "description": "the contacts present that you "
+                                                         "may see"})
     staff_ids = fields.Method("_staff", required=True,
                               metadata={"type": "array", "items": {"type": "integer"}})
     version = fields.Integer(required=True)
@@ -193,6 +197,7 @@ class InteractionOut(Schema):
     updated_at = fields.AwareDateTime(required=True)
 
     def _contacts(self, interaction) -> list[int]:
+        # the API views load `contacts` scoped to the caller (api/interactions.py)
         return sorted(c.id for c in interaction.contacts)
 
     def _staff(self, interaction) -> list[int]:
