@@ -90,12 +90,28 @@ class BaseConfig:
         self.REMEMBER_COOKIE_SECURE = False
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("SESSION_LIFETIME_HOURS", 12))
         self.SESSION_IDLE_TIMEOUT = timedelta(minutes=_int("SESSION_IDLE_MINUTES", 120))
+        #: "Remember me": how long one sign-in may last (the idle timeout still applies)
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_COOKIE_DAYS", 14))
+        #: sessions are permanent (see crm/security.py), which makes Flask-Login's "strong"
+        #: protection act as "basic": say so. A changed IP/browser marks the session
+        #: non-fresh, and non-fresh sessions must re-enter the password for sensitive steps.
+        self.SESSION_PROTECTION = "basic"
+        #: sensitive steps (creating an API token) need the password within this window
+        self.REAUTH_WINDOW = timedelta(minutes=_int("REAUTH_MINUTES", 10))
+        #: wrong second-factor codes in a row before the account's second step is locked
+        self.TWO_FACTOR_MAX_FAILURES = _int("TWO_FACTOR_MAX_FAILURES", 5)
+        self.TWO_FACTOR_LOCKOUT = timedelta(minutes=_int("TWO_FACTOR_LOCKOUT_MINUTES", 15))
+        #: reverse proxies in front of the app (X-Forwarded-For hops to trust; 0 = none)
+        self.TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
         self.WTF_CSRF_ENABLED = True
         self.WTF_CSRF_TIME_LIMIT = None
         self.MAX_CONTENT_LENGTH = 16 * 1024 * 1024
         self.RATELIMIT_ENABLED = True
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+        #: Redis down: every limit (sign-in, reset, two-factor, API) keeps working per
+        #: process in memory instead of switching off; other limiter errors never 500
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.RATELIMIT_SWALLOW_ERRORS = True
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "5 per minute")
         self.PASSWORD_RESET_RATE_LIMIT = env.get("PASSWORD_RESET_RATE_LIMIT",

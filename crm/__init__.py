@@ -24,6 +24,7 @@ def create_app(config_name: str | BaseConfig | None = None, **overrides) -> Flas
     app.config.from_object(config)
     app.config["CRM_CONFIG_NAME"] = config.name
     app.config.update(overrides)
+    register_proxy_fix(app)
 
     from . import celery_app, errors, security, templating
     from .blueprints import register_blueprints
@@ -38,3 +39,17 @@ def create_app(config_name: str | BaseConfig | None = None, **overrides) -> Flas
     register_commands(app)
     celery_app.celery_init_app(app)
     return app
+
+
+def register_proxy_fix(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client address and scheme from
+    X-Forwarded-For/-Proto (so rate limits and the audit trail see the real client).
+
+    With 0 (the default) those headers are ignored: a client cannot pick its own address.
+    The Host is never taken from X-Forwarded-Host (TRUSTED_HOSTS checks the real one).
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

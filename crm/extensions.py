@@ -44,7 +44,10 @@ def register_extensions(app) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
-    login_manager.session_protection = "strong"
+    # "basic", not "strong": sessions are permanent, under which Flask-Login's "strong" acts
+    # as "basic" anyway (config SESSION_PROTECTION says so too). A changed IP or browser
+    # marks the session non-fresh; the sign-in itself is revocable server-side (UserLogin).
+    login_manager.session_protection = "basic"
 
 
 def _migrations() -> str:

@@ -44,6 +44,7 @@ DELIVERY_KINDS = (
     "invitation",
     "password_reset",
     "import_report",
+    "security_alert",
     "other",
 )
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed")

@@ -45,11 +45,22 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: wrong second-factor codes in a row (reset by a right one or a lockout)
+    two_factor_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: second-factor sign-in refused for this account until then (too many wrong codes)
+    two_factor_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", lazy="raise")
 
-    # Flask-Login: the session stores id + session_version so old sessions die at once
+    #: the nonce of the sign-in this object was loaded for (set by the login and the user
+    #: loader; not a column: one user has many sign-ins)
+    login_nonce = None  # str | None
+
+    # Flask-Login: the session and the remember cookie store id, session_version and the
+    # sign-in's nonce, so a password change kills every sign-in and a sign-out kills its own
     def get_id(self) -> str:
+        if self.login_nonce:
+            return f"{self.id}:{self.session_version}:{self.login_nonce}"
         return f"{self.id}:{self.session_version}"
 
     @property
@@ -92,6 +103,28 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class UserLogin(db.Model):
+    """One sign-in (one browser): its nonce rides in the session and the remember cookie.
+
+    Ending the row (sign-out, idle timeout) kills both cookies server-side, including
+    copies an attacker may hold; `expires_at` is the sign-in's absolute lifetime and
+    `last_seen_at` (written at most every few minutes) its server-side idle clock.
+    """
+
+    __tablename__ = "user_logins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: sign_out, idle, replaced (password changed in this browser)
+    ended_reason: Mapped[str | None] = mapped_column(String(20))
 
 
 class UsedLinkToken(db.Model):

@@ -1,4 +1,4 @@
-"""The invitation and password-reset emails (renderers for the delivery ledger).
+"""The invitation, password-reset and security-alert emails (renderers for the delivery ledger).
 
 The link is signed here, when the worker renders the email, so the ledger never holds a
 usable token. Links are built from CRM_BASE_URL, never from a request's Host header, so a
@@ -8,6 +8,7 @@ forged Host cannot poison them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from crm.extensions import db
@@ -67,4 +68,25 @@ def render_password_reset(rows: list, settings: Mapping[str, Any]) -> Email | No
         context={"name": user.name, "link": link(settings, RESET_PATH, token),
                  "minutes": RESET_MAX_AGE // 60,
                  "subject": "Reset your Partner CRM password"},
+    )
+
+
+@deliveries.renderer("security_alert", with_settings=True)
+def render_security_alert(rows: list, settings: Mapping[str, Any]) -> Email | None:
+    """Tell the owner that someone passed their password and failed the second factor."""
+    from . import timeutil
+
+    user = _user(rows)
+    payload = rows[0].payload or {}
+    if user is None or payload.get("event") != "two_factor_lockout":
+        return None
+    until = timeutil.to_local(datetime.fromisoformat(payload["until"]), user.timezone)
+    subject = "Security alert: two-factor sign-in paused on your Partner CRM account"
+    return Email(
+        to=user.email, to_name=user.name, subject=subject, template="security_alert",
+        context={"name": user.name, "failures": payload.get("failures"),
+                 "until": until.strftime("%d %b %Y %H:%M"), "timezone": user.timezone,
+                 "ip": payload.get("ip") or "unknown",
+                 "reset_link": f"{settings['base_url'].rstrip('/')}/forgot-password",
+                 "subject": subject},
     )

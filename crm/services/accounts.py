@@ -10,14 +10,16 @@ no usable token is ever stored in the database.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, update
 
 from crm.extensions import db
 from crm.models import User
 from crm.models.enums import ROLES
 from crm.models.imports import SiteSetting
+from crm.models.user import UserLogin
 
 from . import (
     account_emails,
@@ -28,6 +30,7 @@ from . import (
     password_policy,
     passwords,
     timeutil,
+    tokens,
     totp,
     users,
 )
@@ -41,6 +44,9 @@ RESET_MAX_AGE = 3600
 RESET_EMAIL_WINDOW = 300
 REQUIRE_2FA_KEY = "require_two_factor"
 TWO_FACTOR_ROLES = ("admin", "manager")
+SECURITY_ALERT = "security_alert"
+#: a sign-in's `last_seen_at` is written at most this often (reads stay write-free)
+LOGIN_TOUCH_EVERY = timedelta(minutes=5)
 
 __all__ = ["account_emails"]  # imported for its renderers: emails render wherever this loads
 
@@ -69,6 +75,95 @@ def user_for_link(secret_key: str, purpose: str, token: str, *, consume: bool = 
     if purpose == INVITATION and user.password_hash:
         raise links.LinkError("used")
     return user
+
+
+# --- sign-ins ------------------------------------------------------------------------------
+
+def start_login(user: User, *, remember: bool, lifetime: timedelta) -> UserLogin:
+    """Record a new sign-in; `user.get_id()` now carries its nonce into the session and the
+    remember cookie. `lifetime` is its absolute limit. Flushes."""
+    now = timeutil.now_utc()
+    stale = now - timedelta(days=1)
+    db.session.execute(delete(UserLogin).where(
+        UserLogin.user_id == user.id,
+        or_(UserLogin.expires_at < stale, UserLogin.ended_at < stale)))
+    login = UserLogin(user_id=user.id, nonce=secrets.token_urlsafe(32), remember=remember,
+                      created_at=now, last_seen_at=now, expires_at=now + lifetime)
+    db.session.add(login)
+    db.session.flush()
+    user.login_nonce = login.nonce
+    return login
+
+
+def parse_login_id(login_id: str | None) -> tuple[int, int, str] | None:
+    """`<user id>:<session version>:<nonce>` as stored by Flask-Login, else None."""
+    parts = (login_id or "").split(":")
+    if len(parts) != 3 or not parts[2]:
+        return None
+    try:
+        return int(parts[0]), int(parts[1]), parts[2]
+    except ValueError:
+        return None
+
+
+def user_for_login(login_id: str | None, *, idle: timedelta) -> tuple[User, UserLogin] | None:
+    """The active user of a live sign-in (one statement), else None.
+
+    Dead: another session version (password change, deactivation), ended (sign-out, idle
+    timeout), past its absolute lifetime, or unseen for longer than `idle` (+ the touch lag).
+    """
+    parsed = parse_login_id(login_id)
+    if parsed is None:
+        return None
+    user_id, version, nonce = parsed
+    row = db.session.execute(
+        select(User, UserLogin).join(UserLogin, UserLogin.user_id == User.id)
+        .where(User.id == user_id, UserLogin.nonce == nonce)).first()
+    if row is None:
+        return None
+    user, login = row
+    now = timeutil.now_utc()
+    if (not user.active or user.session_version != version or login.ended_at is not None
+            or login.expires_at <= now or now - login.last_seen_at > idle + LOGIN_TOUCH_EVERY):
+        return None
+    user.login_nonce = nonce
+    return user, login
+
+
+def touch_login(login: UserLogin) -> bool:
+    """Move the sign-in's server-side idle clock (at most every LOGIN_TOUCH_EVERY).
+
+    Returns True when a write was made; the caller commits it.
+    """
+    now = timeutil.now_utc()
+    if now - login.last_seen_at < LOGIN_TOUCH_EVERY:
+        return False
+    db.session.execute(update(UserLogin).where(UserLogin.id == login.id)
+                       .values(last_seen_at=now).execution_options(synchronize_session=False))
+    return True
+
+
+def end_login(login_id: str | None, *, reason: str) -> bool:
+    """End one sign-in (sign-out, idle timeout): its session and remember cookie die, copies
+    included. Flushes; True if a live sign-in was ended."""
+    parsed = parse_login_id(login_id)
+    if parsed is None:
+        return False
+    result = db.session.execute(
+        update(UserLogin).where(UserLogin.nonce == parsed[2], UserLogin.user_id == parsed[0],
+                                UserLogin.ended_at.is_(None))
+        .values(ended_at=timeutil.now_utc(), ended_reason=reason)
+        .execution_options(synchronize_session=False))
+    db.session.flush()
+    return bool(result.rowcount)
+
+
+def end_all_logins(user: User, *, reason: str) -> None:
+    """End every sign-in of `user` (the session version already kills them; this records it)."""
+    db.session.execute(
+        update(UserLogin).where(UserLogin.user_id == user.id, UserLogin.ended_at.is_(None))
+        .values(ended_at=timeutil.now_utc(), ended_reason=reason[:20])
+        .execution_options(synchronize_session=False))
 
 
 # --- invitations and resets ---------------------------------------------------------------
@@ -153,7 +248,12 @@ def set_password(user: User, password: str, *, actor: User | None, action: str,
     user.password_hash = passwords.hash_password(password)
     user.password_changed_at = timeutil.now_utc()
     user.session_version = (user.session_version or 1) + 1
+    # the one who knows the new password is the owner: the second step opens again
+    user.two_factor_failures = 0
+    user.two_factor_locked_until = None
     audit.record(action, actor=actor or user, object_type="user", object_id=user.id)
+    tokens.revoke_all(user, actor or user, reason=action)
+    end_all_logins(user, reason="password")
     db.session.flush()
 
 
@@ -209,6 +309,9 @@ def update_user(actor: User, user: User, changes: dict[str, Any]) -> dict[str, l
         setattr(user, key, value)
     if "active" in delta and not user.active:
         user.session_version = (user.session_version or 1) + 1
+        # reactivation must not revive what the deactivation cut off
+        tokens.revoke_all(user, actor, reason="user.deactivate")
+        end_all_logins(user, reason="deactivated")
     action = "user.deactivate" if delta.get("active") == [True, False] else (
         "user.reactivate" if delta.get("active") == [False, True] else "user.update")
     audit.record(action, actor=actor, object_type="user", object_id=user.id, changes=delta)
@@ -322,6 +425,58 @@ def disable_two_factor(user: User, password: str) -> None:
     user.recovery_codes = None
     audit.record("user.two_factor_off", actor=user, object_type="user", object_id=user.id)
     db.session.flush()
+
+
+class TwoFactorLocked(Exception):
+    """Too many wrong codes for this account: its second step is closed until `until`."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"two-factor locked until {until.isoformat()}")
+        self.until = until
+
+
+def two_factor_locked_until(user: User) -> datetime | None:
+    until = user.two_factor_locked_until
+    return until if until is not None and until > timeutil.now_utc() else None
+
+
+def record_two_factor_failure(user: User, *, max_failures: int, lockout: timedelta,
+                              ip: str | None = None) -> list[int]:
+    """Count a wrong code against the account (atomic, so parallel guesses all count).
+
+    The `max_failures`-th in a row locks the account's second step for `lockout`, audits it
+    and queues an email to the owner (whoever got this far knows their password). Returns
+    the ledger ids to enqueue after the caller commits.
+    """
+    failures = db.session.scalar(
+        update(User).where(User.id == user.id)
+        .values(two_factor_failures=User.two_factor_failures + 1)
+        .returning(User.two_factor_failures).execution_options(synchronize_session=False))
+    if failures is None or failures < max_failures:
+        return []
+    now = timeutil.now_utc()
+    until = now + lockout
+    db.session.execute(update(User).where(User.id == user.id)
+                       .values(two_factor_failures=0, two_factor_locked_until=until)
+                       .execution_options(synchronize_session=False))
+    audit.record("auth.two_factor_locked", actor=None, object_type="user", object_id=user.id,
+                 details={"failures": failures, "until": until.isoformat()})
+    db.session.flush()
+    return deliveries.insert_ignore([{
+        "kind": SECURITY_ALERT,
+        "recipient_id": user.id,
+        "recipient_email": user.email,
+        "dedupe_key": f"security_alert:two_factor_lockout:{user.id}:{int(until.timestamp())}",
+        "payload": {"user_id": user.id, "event": "two_factor_lockout", "failures": failures,
+                    "at": now.isoformat(), "until": until.isoformat(), "ip": ip},
+    }])
+
+
+def second_factor_passed(user: User) -> None:
+    """A right code: the count of wrong ones starts again."""
+    if user.two_factor_failures:
+        user.two_factor_failures = 0
+        db.session.flush()
 
 
 def second_factor_ok(user: User, code: str) -> str | None:

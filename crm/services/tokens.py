@@ -53,3 +53,21 @@ def user_for_token(plain: str) -> tuple[User, ApiToken] | None:
 def revoke(token: ApiToken, actor: User) -> None:
     token.revoked_at = timeutil.now_utc()
     audit.record("token.revoke", actor=actor, object_type="api_token", object_id=token.id)
+
+
+def revoke_all(user: User, actor: User | None, *, reason: str) -> int:
+    """Revoke every live token of `user` (password change/reset, deactivation). Flushes.
+
+    A stolen session must not mint a token that outlives the password it was stolen with.
+    """
+    now = timeutil.now_utc()
+    live = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                     ApiToken.revoked_at.is_(None))).all()
+    for token in live:
+        token.revoked_at = now
+    ids = [token.id for token in live]
+    if ids:
+        audit.record("token.revoke_all", actor=actor or user, object_type="user",
+                     object_id=user.id, details={"reason": reason, "token_ids": sorted(ids)})
+    db.session.flush()
+    return len(ids)

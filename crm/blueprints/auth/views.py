@@ -4,6 +4,7 @@ invitations. Rate-limited, audited, and `next` never leaves the site."""
 from __future__ import annotations
 
 import time
+from datetime import UTC
 from urllib.parse import urlsplit
 
 from flask import (
@@ -16,8 +17,9 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
+from crm import security
 from crm.celery_app import enqueue
 from crm.extensions import db, limiter
 from crm.forms.auth import ForgotPasswordForm, LoginForm, SetPasswordForm, TwoFactorForm
@@ -64,11 +66,11 @@ def _secret() -> str:
 
 
 def _finish_login(user: User, *, remember: bool, next_url: str | None, method: str):
-    """A fresh session for `user` (no fixation), audited; enrolment first when required."""
-    session.clear()
-    login_user(user, remember=remember)
+    """A fresh session for `user` (no fixation) bound to a new server-side sign-in,
+    audited; enrolment first when required."""
+    security.start_session(user, remember=bool(remember))
     audit.record("auth.login", actor=user, object_type="user", object_id=user.id,
-                 details={"method": method})
+                 details={"method": method, "remember": bool(remember)})
     db.session.commit()
     if accounts.must_enrol(user):
         flash("Your network requires two-factor sign-in for your role: set it up now.", "info")
@@ -122,28 +124,50 @@ def two_factor():
         return redirect(url_for("auth.login"))
     form = TwoFactorForm()
     if form.validate_on_submit():
+        locked = accounts.two_factor_locked_until(user)
+        if locked is not None:
+            return _two_factor_locked(form, locked)
         method = accounts.second_factor_ok(user, form.code.data)
         if method is None:
             db.session.rollback()
             audit.record_now("auth.two_factor_failed", actor=user.id, object_type="user",
                              object_id=user.id)
+            config = current_app.config
+            ids = accounts.record_two_factor_failure(
+                user, max_failures=config["TWO_FACTOR_MAX_FAILURES"],
+                lockout=config["TWO_FACTOR_LOCKOUT"], ip=request.remote_addr)
+            db.session.commit()
+            if ids:
+                enqueue(current_app._get_current_object(), "tasks.delivery.send", ids)
+                db.session.refresh(user)
+                return _two_factor_locked(form, user.two_factor_locked_until)
             form.code.errors = ["That code does not match. Try the current code, or a "
                                 "recovery code."]
             return render_template("auth/two_factor.html", form=form), 401
+        accounts.second_factor_passed(user)
         pending = session.get("2fa") or {}
         return _finish_login(user, remember=pending.get("remember", False),
                              next_url=pending.get("next"), method=method)
     return render_template("auth/two_factor.html", form=form)
 
 
+def _two_factor_locked(form: TwoFactorForm, until):
+    """Too many wrong codes for this account: no code is checked until `until`."""
+    form.code.errors = [
+        "Too many wrong codes for this account: two-factor sign-in is paused until "
+        f"{until.astimezone(UTC):%H:%M} UTC. We have emailed the account's owner. If you "
+        "did not sign in, choose a new password with “Forgot your password?”."]
+    return render_template("auth/two_factor.html", form=form), 429
+
+
 @bp.post("/logout")
 @login_required
 def logout():
+    """Sign out: the sign-in ends server-side and the remember cookie is deleted."""
     audit.record("auth.logout", actor=current_user.id, object_type="user",
                  object_id=current_user.id)
+    security.end_session("sign_out")
     db.session.commit()
-    logout_user()
-    session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -196,12 +220,14 @@ def _link_page(purpose: str, token: str, template: str):
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
+@security.token_link
 @limiter.limit(_reset_limit, methods=["POST"])
 def accept_invitation(token: str):
     return _link_page(accounts.INVITATION, token, "auth/accept_invitation.html")
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@security.token_link
 @limiter.limit(_reset_limit, methods=["POST"])
 def reset_password(token: str):
     return _link_page(accounts.PASSWORD_RESET, token, "auth/reset_password.html")

@@ -1,4 +1,10 @@
-"""/dev/outbox lists the .eml files written when no SMTP server is configured."""
+"""/dev/outbox lists the .eml files written when no SMTP server is configured.
+
+Admins only, and only in development (and the test configuration that mirrors it): the
+outbox holds password-reset and invitation links, so reading it is taking over accounts.
+Production never registers the blueprint (DEV_OUTBOX is False there), and the guard below
+answers 404 should it ever be registered under another configuration.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,21 @@ import re
 from email import policy
 from email.parser import BytesParser
 
-from flask import Blueprint, abort, make_response, render_template
+from flask import Blueprint, abort, current_app, make_response, render_template
 
 from crm.blueprints.decorators import roles_required
 from crm.mail import outbox_dir
 
 bp = Blueprint("dev", __name__)
 _NAME = re.compile(r"^[0-9T]+-[0-9a-f]{8}\.eml$")
+#: configurations in which the outbox may exist at all
+DEV_CONFIGS = frozenset({"development", "test"})
+
+
+@bp.before_request
+def _development_only() -> None:
+    if current_app.config.get("CRM_CONFIG_NAME") not in DEV_CONFIGS:
+        abort(404)
 
 
 def _parse(path):
@@ -21,7 +35,7 @@ def _parse(path):
 
 
 @bp.get("/outbox")
-@roles_required("admin", "manager", "staff", "viewer")
+@roles_required("admin")
 def outbox():
     files = sorted(outbox_dir().glob("*.eml"), reverse=True)[:200]
     messages = [(f.name, _parse(f)) for f in files]
@@ -29,7 +43,7 @@ def outbox():
 
 
 @bp.get("/outbox/<name>")
-@roles_required("admin", "manager", "staff", "viewer")
+@roles_required("admin")
 def message(name: str):
     if not _NAME.match(name):
         abort(404)
@@ -47,7 +61,7 @@ def message(name: str):
 
 
 @bp.get("/outbox/<name>/html")
-@roles_required("admin", "manager", "staff", "viewer")
+@roles_required("admin")
 def message_html(name: str):
     """The HTML part alone, shown in a sandboxed iframe on the message page."""
     if not _NAME.match(name) or not (outbox_dir() / name).exists():

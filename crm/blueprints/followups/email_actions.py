@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 from flask_login import current_user, login_required
 
+from crm import security
 from crm.extensions import db
 from crm.services import links, reminders, timeutil
 from crm.services.errors import ConflictError, ValidationError
@@ -30,6 +31,7 @@ def _page(status: int = 200, **context):
 
 
 @bp.route("/email-action/<token>", methods=["GET", "POST"])
+@security.token_link
 def email_action(token: str):
     """Confirm (GET) then perform (POST) a reminder email's action."""
     secret = current_app.config["SECRET_KEY"]

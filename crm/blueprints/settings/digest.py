@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, RadioField, SelectField, SubmitField
 
-from crm import mail
+from crm import mail, security
 from crm.extensions import csrf, db
 from crm.models import User
 from crm.services import digests, engagement, links, timeutil
@@ -115,6 +115,7 @@ _LINK_MESSAGES = {
 
 
 @bp.route("/digest/unsubscribe/<token>", methods=["GET", "POST"])
+@security.token_link
 @csrf.exempt  # RFC 8058 one-click: the mail client POSTs without a session or CSRF token
 def digest_unsubscribe(token: str):
     """GET shows a confirmation page (link scanners change nothing); POST unsubscribes once."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, session, url_for
-from flask_login import current_user, login_required, login_user
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
 
+from crm import security
 from crm.extensions import db
 from crm.forms.profile import ChangePasswordForm, ProfileForm
 from crm.services import accounts
@@ -63,8 +64,9 @@ def change_password():
         for name, message in exc.fields.items():
             getattr(form, name, form.new_password).errors = [message]
         return _render(password_form=form, status=422)
+    # the new session_version: this browser gets a new sign-in, every other one ends
+    security.start_session(user, remember=False)
     db.session.commit()
-    session.clear()
-    login_user(user)  # the new session_version: this session lives, the others do not
-    flash("Your password is changed. Other sessions have been signed out.", "success")
+    flash("Your password is changed. Other sessions have been signed out and your API "
+          "tokens revoked.", "success")
     return redirect(url_for("settings.index"))

@@ -1,13 +1,15 @@
-"""/settings/two-factor: enrol an authenticator app, recovery codes, turn it off."""
+"""/settings/two-factor: enrol an authenticator app, recovery codes, turn it off;
+/settings/confirm-password: the re-authentication step before sensitive actions."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from crm.extensions import db
+from crm import security
+from crm.extensions import db, limiter
 from crm.forms.profile import ConfirmTwoFactorForm, PasswordConfirmForm
-from crm.services import accounts, totp
+from crm.services import accounts, audit, passwords, totp
 from crm.services.errors import ValidationError
 
 from . import bp
@@ -89,3 +91,35 @@ def two_factor_disable():
         return redirect(url_for("settings.index"))
     flash("Enter your password to turn two-factor sign-in off.", "danger")
     return redirect(url_for("settings.two_factor"))
+
+
+def _reauth_key() -> str:
+    """Per account, not per address: a stolen session cannot guess from many IPs."""
+    return f"reauth:{current_user.get_id().split(':', 1)[0]}" if current_user.is_authenticated \
+        else f"reauth-ip:{request.remote_addr}"
+
+
+@bp.route("/confirm-password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_reauth_key,
+               methods=["POST"], deduct_when=lambda response: response.status_code != 303)
+def confirm_password():
+    """Re-authentication for sensitive steps: the password again, then back to `next`."""
+    from crm.blueprints.auth.views import safe_next
+
+    next_url = safe_next(request.values.get("next")) or url_for("settings.index")
+    form = PasswordConfirmForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if passwords.verify_password(user.password_hash, form.password.data or ""):
+            security.mark_reauthenticated()
+            audit.record("auth.reauthenticated", actor=user, object_type="user",
+                         object_id=user.id)
+            db.session.commit()
+            return redirect(next_url, code=303)
+        audit.record_now("auth.reauth_failed", actor=user.id, object_type="user",
+                         object_id=user.id)
+        form.password.errors = ["That is not your current password."]
+        return render_template("settings/confirm_password.html", form=form,
+                               next_url=next_url), 401
+    return render_template("settings/confirm_password.html", form=form, next_url=next_url)

@@ -2,6 +2,9 @@
 
 The plain token is rendered in the response to the POST that created it and never
 again: it is not flashed (the session cookie is signed, not encrypted) nor stored.
+Creating one asks for the password again unless it was entered in this session within
+REAUTH_WINDOW (crm.security.recent_auth_required): a token outlives the session, so a
+hijacked session must not be able to mint one. A password change revokes them all.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sqlalchemy import select
 from wtforms import DateField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from crm import security
 from crm.extensions import db
 from crm.models import ApiToken
 from crm.services import timeutil, tokens
@@ -49,7 +53,8 @@ def _render(form: TokenForm | None = None, new_token: str | None = None, status:
     ).all()
     return render_template("settings/tokens.html", form=form or TokenForm(), tokens=rows,
                            revoke_form=RevokeForm(), new_token=new_token,
-                           now=timeutil.now_utc()), status
+                           now=timeutil.now_utc(),
+                           confirmed=security.recently_authenticated()), status
 
 
 @bp.get("/tokens", endpoint="tokens")
@@ -60,6 +65,7 @@ def tokens_page():
 
 @bp.post("/tokens")
 @login_required
+@security.recent_auth_required
 def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
