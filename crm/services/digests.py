@@ -3,8 +3,11 @@
 A digest covers one period ending at the user's local morning (weekly, Monday 08:00 by
 default; or daily). `compile_digest` runs a fixed number of aggregate statements per
 digest — at most one per section, never one per partner or interaction — each scoped by
-crm.services.access, so a digest shows what the web pages would show. Restricted and
-confidential interactions are selected only as counts: their text is never fetched.
+crm.services.access, so a digest shows what the web pages would show, and derived values
+(health, last contact) come from the interactions the recipient may see. An email leaves
+the application, so restricted and confidential records are named as crm.services.outside
+says ("a restricted partner"), for every recipient: their names and text are picked as NULL
+in SQL, never fetched, and interactions are only counted.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, not_, null, or_, select, true
+from sqlalchemy import and_, case, func, not_, or_, select, true
 from sqlalchemy.orm import aliased
 
 from crm.extensions import db
@@ -29,7 +32,7 @@ from crm.models import (
 )
 from crm.models.enums import SECTORS, STAGES, label
 
-from . import access, audit, deliveries, engagement, links, timeutil
+from . import access, audit, deliveries, engagement, links, outside, timeutil
 from .errors import ValidationError
 
 #: the three sectors a country should have an active partner in (coverage gaps)
@@ -43,7 +46,8 @@ UNSUBSCRIBE_PURPOSE = "unsubscribe"
 UNSUBSCRIBE_MAX_AGE = 90 * 24 * 3600
 #: aliases built once: building them per statement is measurable at 1,000 digests
 _PERSON = aliased(User, name="person")
-_SOURCE = aliased(Interaction, name="source")
+#: the partner's name as an email may carry it (NULL when secret: never loaded)
+_PARTNER_NAME = outside.sql_text(Partner.name, Partner.sensitivity)
 
 
 # --- periods ------------------------------------------------------------------------
@@ -162,9 +166,12 @@ class InteractionItem:
 
 @dataclass
 class SensitiveCount:
+    """Restricted or confidential interactions with one partner: a count, never the text."""
+
     partner_id: int
-    partner_name: str
+    partner_name: str  #: as `outside` names it: "a restricted partner" when secret
     count: int
+    label: str = ""  #: "2 interactions with a restricted partner"
 
 
 @dataclass
@@ -173,17 +180,25 @@ class FollowUpItem:
     title: str | None  #: None: restricted, the title stays in the application
     due_at: datetime
     partner_id: int
-    partner_name: str
+    partner_name: str  #: as `outside` names it
     assignee: str
+    label: str = ""  #: the title, or "A follow-up with a restricted partner"
 
 
 @dataclass
 class PartnerItem:
     id: int
-    name: str
-    sector: str
-    country: str
+    name: str  #: as `outside` names it
+    sector: str | None  #: None for a restricted partner (with the country, it identifies)
+    country: str | None
     note: str = ""
+
+
+def _partner_item(pid: int, name: str | None, sensitivity: str, sector: str, country: str,
+                  note: str = "") -> PartnerItem:
+    secret = outside.is_secret(sensitivity)
+    return PartnerItem(pid, outside.partner_name(name, sensitivity),
+                       None if secret else sector, None if secret else country, note)
 
 
 @dataclass
@@ -302,7 +317,13 @@ def _mine(user: User):
 
 def _sensitive():
     """Interaction rows whose text must stay in the application (either level guarded)."""
-    return or_(Partner.sensitivity != "standard", Interaction.sensitivity != "standard")
+    return outside.secret_clause(Partner.sensitivity, Interaction.sensitivity)
+
+
+def _by_outside_name():
+    """Order by the name an email shows: secret partners last, by id, so not even their
+    alphabetical place among the named ones leaves the application."""
+    return (_PARTNER_NAME.asc().nulls_last(), Partner.id)
 
 
 def _staff_interactions(user: User, data: DigestData, start: datetime, end: datetime) -> None:
@@ -323,12 +344,15 @@ def _staff_interactions(user: User, data: DigestData, start: datetime, end: date
 
 def _sensitive_counts(user: User, data: DigestData, start: datetime, end: datetime) -> None:
     stmt = access.visible_interactions(user, select(
-        Partner.id, Partner.name, func.count(Interaction.id),
+        Partner.id, _PARTNER_NAME, Partner.sensitivity, func.count(Interaction.id),
     ).select_from(Interaction)).where(
         Interaction.partner_id.in_(_mine_ids(user)), Interaction.occurred_at >= start,
         Interaction.occurred_at < end, Partner.archived.is_(False), _sensitive(),
-    ).group_by(Partner.id, Partner.name).order_by(Partner.name)
-    data.sensitive = [SensitiveCount(*row) for row in db.session.execute(stmt)]
+    ).group_by(Partner.id, Partner.name, Partner.sensitivity).order_by(*_by_outside_name())
+    data.sensitive = [
+        SensitiveCount(pid, outside.partner_name(name, sens), n,
+                       outside.interactions_label(n, name, sens))
+        for pid, name, sens, n in db.session.execute(stmt)]
 
 
 def _open_follow_up_ids(user: User, before: datetime):
@@ -341,57 +365,63 @@ def _open_follow_up_ids(user: User, before: datetime):
 
 
 def _follow_ups(user: User, data: DigestData, now: datetime) -> None:
-    """Open follow-ups due within 7 days (or overdue). A follow-up on a restricted partner or
-    from a restricted interaction keeps its title in the application: NULL is selected."""
+    """Open follow-ups due within 7 days (or overdue). A restricted follow-up (its own
+    sensitivity is at least its partner's and its interaction's) or one with a restricted
+    partner keeps its title in the application: NULL is selected."""
     assignee = _PERSON
-    source = _SOURCE
-    guarded = or_(Partner.sensitivity != "standard",
-                  and_(source.id.is_not(None), source.sensitivity != "standard"))
-    title = case((guarded, null()), else_=FollowUp.title)
+    title = outside.sql_text(FollowUp.title, FollowUp.sensitivity, Partner.sensitivity)
     stmt = access.visible_follow_ups(user, select(
-        FollowUp.id, title, FollowUp.due_at, Partner.id, Partner.name, assignee.name,
-    ).select_from(FollowUp)).outerjoin(assignee, assignee.id == FollowUp.assignee_id).outerjoin(
-        source, source.id == FollowUp.interaction_id).where(
+        FollowUp.id, title, FollowUp.sensitivity, FollowUp.due_at, Partner.id, _PARTNER_NAME,
+        Partner.sensitivity, assignee.name,
+    ).select_from(FollowUp)).outerjoin(assignee, assignee.id == FollowUp.assignee_id).where(
         FollowUp.id.in_(_open_follow_up_ids(user, now + timedelta(days=UPCOMING_DAYS))),
         Partner.archived.is_(False),
     ).order_by(FollowUp.due_at, FollowUp.id).limit(MAX_FOLLOW_UPS)
-    for fid, title, due, pid, pname, who in db.session.execute(stmt):
-        item = FollowUpItem(fid, title, due, pid, pname, who or "unassigned")
+    for fid, title, sens, due, pid, pname, psens, who in db.session.execute(stmt):
+        item = FollowUpItem(fid, outside.follow_up_title(title, sens, psens), due, pid,
+                            outside.partner_name(pname, psens), who or "unassigned",
+                            outside.follow_up_label(title, sens, pname, psens))
         (data.overdue if due < now else data.due_soon).append(item)
 
 
 def _health_changes(user: User, data: DigestData, start: datetime, end: datetime,
                     thresholds: engagement.Thresholds) -> None:
-    h = engagement.health_clause
-    cooling = and_(h("cooling", end, thresholds), h("active", start, thresholds))
-    dormant = and_(h("dormant", end, thresholds), not_(h("dormant", start, thresholds)))
+    seen = access.last_interaction_seen(user)  # a hidden meeting keeps nobody "active"
+
+    def h(state: str, at: datetime):
+        return engagement.health_clause(state, at, thresholds, last=seen)
+
+    cooling = and_(h("cooling", end), h("active", start))
+    dormant = and_(h("dormant", end), not_(h("dormant", start)))
     stmt = access.visible_partners(user, select(
-        Partner.id, Partner.name, Partner.sector, Partner.country,
+        Partner.id, _PARTNER_NAME, Partner.sensitivity, Partner.sector, Partner.country,
         case((dormant, "dormant"), else_="cooling"),
     )).where(_mine(user), Partner.archived.is_(False), Partner.stage != "closed",
-             or_(cooling, dormant)).order_by(Partner.name)
-    for pid, name, sector, country, state in db.session.execute(stmt):
-        item = PartnerItem(pid, name, sector, country)
+             or_(cooling, dormant)).order_by(*_by_outside_name())
+    for pid, name, sens, sector, country, state in db.session.execute(stmt):
+        item = _partner_item(pid, name, sens, sector, country)
         (data.turned_dormant if state == "dormant" else data.turned_cooling).append(item)
 
 
 def _new_partners(user: User, data: DigestData, start: datetime, end: datetime) -> None:
     stmt = access.visible_partners(user, select(
-        Partner.id, Partner.name, Partner.sector, Partner.country,
+        Partner.id, _PARTNER_NAME, Partner.sensitivity, Partner.sector, Partner.country,
     )).where(Partner.owner_id == user.id, Partner.created_at >= start,
-             Partner.created_at < end, Partner.archived.is_(False)).order_by(Partner.name)
-    data.new_partners = [PartnerItem(*row) for row in db.session.execute(stmt)]
+             Partner.created_at < end, Partner.archived.is_(False)).order_by(*_by_outside_name())
+    data.new_partners = [_partner_item(*row) for row in db.session.execute(stmt)]
 
 
 def _stage_changes(user: User, data: DigestData, start: datetime, end: datetime) -> None:
     stmt = access.visible_partners(user, select(
-        Partner.id, Partner.name, StageChange.from_stage, StageChange.to_stage,
-        StageChange.changed_at,
+        Partner.id, _PARTNER_NAME, Partner.sensitivity, StageChange.from_stage,
+        StageChange.to_stage, StageChange.changed_at,
     ).select_from(StageChange).join(Partner, Partner.id == StageChange.partner_id)).where(
         StageChange.partner_id.in_(_mine_ids(user)), StageChange.changed_at >= start,
         StageChange.changed_at < end,
     ).order_by(StageChange.changed_at, StageChange.id)
-    data.stage_changes = [StageItem(*row) for row in db.session.execute(stmt)]
+    data.stage_changes = [
+        StageItem(pid, outside.partner_name(name, sens), *rest)
+        for pid, name, sens, *rest in db.session.execute(stmt)]
 
 
 def _in_scope(user: User):
@@ -436,16 +466,17 @@ def _team(user: User, start: datetime, end: datetime, prev_start: datetime, now:
     ).group_by(assignee.id, assignee.name).order_by(func.count(FollowUp.id).desc())
     team.overdue_by_person = [(name, int(n)) for name, n in db.session.execute(overdue)]
 
+    seen = access.last_interaction_seen(user)  # the manager's, not the owner's, last contact
     dormant = access.visible_partners(user, select(
-        Partner.id, Partner.name, Partner.sector, Partner.country,
-        Partner.last_interaction_at, func.count().over(),
+        Partner.id, _PARTNER_NAME, Partner.sensitivity, Partner.sector, Partner.country,
+        seen, func.count().over(),
     )).where(
         _in_scope(user), Partner.archived.is_(False), Partner.stage != "closed",
-        engagement.health_clause("dormant", now, thresholds),
-    ).order_by(Partner.last_interaction_at.asc().nulls_first(), Partner.name).limit(MAX_DORMANT)
-    for pid, name, sector, country, last, total in db.session.execute(dormant):
+        engagement.health_clause("dormant", now, thresholds, last=seen),
+    ).order_by(seen.asc().nulls_first(), *_by_outside_name()).limit(MAX_DORMANT)
+    for pid, name, sens, sector, country, last, total in db.session.execute(dormant):
         note = f"last contact {last:%d %b %Y}" if last else "never contacted"
-        team.dormant.append(PartnerItem(pid, name, sector, country, note))
+        team.dormant.append(_partner_item(pid, name, sens, sector, country, note))
         team.dormant_total = int(total)
 
     active_in = [

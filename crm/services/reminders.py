@@ -28,9 +28,9 @@ from sqlalchemy.orm import aliased, joinedload
 
 from crm import mail
 from crm.extensions import db
-from crm.models import Delivery, FollowUp, Interaction, Partner, User
+from crm.models import Delivery, FollowUp, Partner, User
 
-from . import deliveries, links, timeutil
+from . import deliveries, links, outside, timeutil
 
 KINDS = ("reminder_due", "reminder_overdue", "reminder_escalation")
 #: a sweep that was down catches up reminders whose moment passed at most this long ago
@@ -39,7 +39,6 @@ CATCH_UP = timedelta(days=2)
 LINK_PURPOSE = "follow-up-action"
 ACTIONS = ("done", "snooze")
 SNOOZE_BY = timedelta(days=7)
-SECRET_SENSITIVITIES = ("restricted", "confidential")
 
 
 @dataclass(frozen=True)
@@ -192,12 +191,6 @@ def upcoming_for(user: User, now: datetime, *, hour: int = 8, escalation_days: i
 
 # --- the email ---------------------------------------------------------------------
 
-def is_secret(partner: Partner, interaction_sensitivity: str | None) -> bool:
-    """Restricted or confidential: the email must not carry the title or the partner's name."""
-    return (partner.sensitivity in SECRET_SENSITIVITIES
-            or interaction_sensitivity in SECRET_SENSITIVITIES)
-
-
 def action_link(settings: Mapping[str, Any], follow_up_id: int, user_id: int,
                 action: str) -> str:
     token = links.make(settings["secret_key"], LINK_PURPOSE,
@@ -232,19 +225,18 @@ def render(rows: list[Delivery], settings: Mapping[str, Any]) -> mail.Email | No
             deliveries.skip(row, "recipient inactive or gone")
         return None
     ids = [int((row.payload or {}).get("follow_up_id", 0)) for row in rows]
-    found = {fu.id: (fu, sens) for fu, sens in db.session.execute(
-        select(FollowUp, Interaction.sensitivity)
-        .outerjoin(Interaction, Interaction.id == FollowUp.interaction_id)
+    found = {fu.id: fu for fu in db.session.scalars(
+        select(FollowUp)
         .options(joinedload(FollowUp.partner), joinedload(FollowUp.assignee))
         .where(FollowUp.id.in_(ids))).unique()}
     items = []
     for row in rows:
-        fu, sens = found.get(int((row.payload or {}).get("follow_up_id", 0)), (None, None))
+        fu = found.get(int((row.payload or {}).get("follow_up_id", 0)))
         reason = _stale(row, fu)
         if reason:
             deliveries.skip(row, reason)
             continue
-        items.append(_item(row, fu, sens, recipient, settings))
+        items.append(_item(row, fu, recipient, settings))
     if not items:
         return None
     return mail.Email(
@@ -266,18 +258,20 @@ def _stale(row: Delivery, fu: FollowUp | None) -> str | None:
     return None
 
 
-def _item(row: Delivery, fu: FollowUp, sens: str | None, recipient: User,
+def _item(row: Delivery, fu: FollowUp, recipient: User,
           settings: Mapping[str, Any]) -> dict[str, Any]:
-    secret = is_secret(fu.partner, sens)
+    """What the email says about one follow-up: names only as `outside` allows (rule 11)."""
+    partner = fu.partner
     item: dict[str, Any] = {
         "kind": row.kind,
-        "secret": secret,
+        "secret": outside.is_secret(fu.sensitivity, partner.sensitivity),
+        "label": outside.follow_up_label(fu.title, fu.sensitivity, partner.name,
+                                         partner.sensitivity),
+        "partner": outside.partner_name(partner.name, partner.sensitivity),
+        "assignee": fu.assignee.name if fu.assignee else None,
         "url": f"{settings['base_url']}/partners/{fu.partner_id}#follow-up-{fu.id}",
         "due_local": timeutil.to_local(fu.due_at, recipient.timezone),
     }
-    if not secret:
-        item.update(title=fu.title, partner=fu.partner.name,
-                    assignee=fu.assignee.name if fu.assignee else None)
     if row.kind != "reminder_escalation":  # actions are the assignee's to take
         item.update(done_url=action_link(settings, fu.id, recipient.id, "done"),
                     snooze_url=action_link(settings, fu.id, recipient.id, "snooze"))
@@ -323,12 +317,8 @@ def action_target(data: Mapping[str, Any]) -> ActionTarget:
         raise ActionRefused("This follow-up is no longer assigned to you.")
     if fu.status != "open":
         raise ActionRefused(f"This follow-up is already {fu.status}.")
-    sens = None
-    if fu.interaction_id:
-        sens = db.session.scalar(select(Interaction.sensitivity).where(
-            Interaction.id == fu.interaction_id))
     return ActionTarget(action=action, follow_up=fu, user=user,
-                        secret=is_secret(fu.partner, sens))
+                        secret=outside.is_secret(fu.sensitivity, fu.partner.sensitivity))
 
 
 def apply_action(target: ActionTarget) -> FollowUp:

@@ -16,8 +16,11 @@ from tests.support import factories as f
 START = datetime(2026, 11, 23, 8, tzinfo=UTC)
 END = NOW = datetime(2026, 11, 30, 8, tzinfo=UTC)
 LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
+#: restricted and confidential partners are not named in any email, whoever gets it (rule 11)
+SECRET_NAMES = ("Mekong Police Unit", "Hidden Confidential Partner")
 SECRETS = ("SECRET-LE-ALPHA", "SECRET-LE-BETA", "CONFIDENTIAL-XYZ", "CONF-OUTCOME-XYZ",
-           "HIDDEN-PARTNER-NOTE", "SECRET-FOLLOW-UP-TITLE", "CONF-SOURCE-TITLE")
+           "HIDDEN-PARTNER-NOTE", "SECRET-FOLLOW-UP-TITLE", "CONF-SOURCE-TITLE",
+           *SECRET_NAMES)
 
 
 @dataclass

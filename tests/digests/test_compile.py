@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from crm.services import digests
 from tests.digests import dataset as ds
+from tests.support import factories as f
 
 
 def _compile(user):
@@ -20,13 +21,18 @@ def test_staff_digest_lists_exactly_their_partners_news(app, db):
         ("Bangkok Child Safety Network", "meeting", "Alice Staff", "Agreed joint workshop"),
     ]
     assert d.interactions_total == 2
-    assert [(s.partner_name, s.count) for s in d.sensitive] == [
-        ("Bangkok Child Safety Network", 1), ("Mekong Police Unit", 2)]
+    # a restricted partner is not named, even to its owner (rule 11): a count and a link
+    assert [(s.partner_id, s.partner_name, s.count, s.label) for s in d.sensitive] == [
+        (net.p["cs"].id, "Bangkok Child Safety Network", 1,
+         "1 restricted interaction with Bangkok Child Safety Network"),
+        (net.p["le"].id, "a restricted partner", 2, "2 interactions with a restricted partner")]
     assert [f.title for f in d.overdue] == ["Send workshop agenda"]
     # titles of follow-ups on restricted partners or from restricted interactions stay home
-    assert [(f.title, f.partner_name) for f in d.due_soon] == [
-        ("Review MoU comments", "SafeNet Tech"), (None, "Mekong Police Unit"),
-        (None, "Bangkok Child Safety Network")]
+    assert [(f.title, f.partner_name, f.label) for f in d.due_soon] == [
+        ("Review MoU comments", "SafeNet Tech", "Review MoU comments"),
+        (None, "a restricted partner", "A follow-up with a restricted partner"),
+        (None, "Bangkok Child Safety Network",
+         "A restricted follow-up with Bangkok Child Safety Network")]
     assert [p.name for p in d.turned_cooling] == ["Quiet Travel Co"]
     assert [p.name for p in d.turned_dormant] == ["Old Faith Group"]
     assert [p.name for p in d.new_partners] == ["New Media House"]
@@ -41,9 +47,9 @@ def test_a_confidential_partner_a_collaborator_cannot_see_is_absent(app, db):
     d = _compile(net.alice)
     names = {i.partner_name for i in d.interactions} | {s.partner_name for s in d.sensitive}
     assert "Hidden Confidential Partner" not in names
-    bob = _compile(net.bob)  # the owner sees it, as a count only
-    assert [(s.partner_name, s.count) for s in bob.sensitive] == [
-        ("Hidden Confidential Partner", 1)]
+    bob = _compile(net.bob)  # the owner sees it, as a count only, and not by name
+    assert [(s.partner_id, s.partner_name, s.count) for s in bob.sensitive] == [
+        (net.p["conf"].id, "a restricted partner", 1)]
     assert [(i.partner_name, i.outcome) for i in bob.interactions] == [
         ("Paris Ministry", "EU outcome"), ("SafeNet Tech", "Sent MoU draft")]
     assert [(f.title, f.assignee) for f in bob.due_soon] == [("Review MoU comments", "Alice Staff")]
@@ -110,3 +116,45 @@ def test_one_line_outcome():
     assert digests.one_line("\n  first  \nsecond") == "first"
     assert digests.one_line(None) == ""
     assert digests.one_line("x" * 200, 10) == "x" * 9 + "…"
+
+
+# --- derived values count only what the recipient may see -----------------------------
+
+HIDDEN_AT = ds.START + timedelta(days=3, hours=5, minutes=13)  # Thu 26 Nov 2026 13:13
+
+
+def hidden_meetings(net):
+    """Two standard partners whose latest interaction is Bob's (the owner's) confidential
+    meeting this week; what anyone else may see of them is old."""
+    harbour = f.make_partner(net.bob, name="Quiet Harbour Trust", country="TH",
+                             collaborators=[net.alice], created_at=ds.LONG_AGO)
+    f.set_last_interaction(harbour, ds.START - timedelta(days=58))  # seen: active → cooling
+    reef = f.make_partner(net.bob, name="Silent Reef Org", country="KH",
+                          created_at=ds.LONG_AGO)
+    f.set_last_interaction(reef, ds.START - timedelta(days=200))  # seen: long dormant
+    for partner in (harbour, reef):
+        f.make_interaction(partner, net.bob, occurred_at=HIDDEN_AT, sensitivity="confidential",
+                           summary="HIDDEN-MEETING")
+    return harbour, reef
+
+
+def test_a_hidden_confidential_meeting_moves_no_health_or_dormant_entry(app, db):
+    net = ds.build()
+    harbour, reef = hidden_meetings(net)
+    # the collaborator cannot see the meeting: for her the partner went quiet this week
+    alice = _compile(net.alice)
+    assert [p.name for p in alice.turned_cooling] == ["Quiet Harbour Trust", "Quiet Travel Co"]
+    # the owner saw it: nothing cooled off for him
+    bob = _compile(net.bob)
+    assert not bob.turned_cooling and not bob.turned_dormant
+    # the manager's dormant list, last-contact note and total are hers, not the owner's
+    team = _compile(net.mona).team
+    assert [(p.name, p.note) for p in team.dormant] == [
+        ("New Media House", "never contacted"),
+        ("Silent Reef Org", f"last contact {ds.START - timedelta(days=200):%d %b %Y}"),
+        ("Old Faith Group", f"last contact {ds.START - timedelta(days=118):%d %b %Y}")]
+    assert team.dormant_total == 3
+    # a viewer's digest has no partner section at all
+    vic = _compile(net.vic)
+    assert not (vic.turned_cooling or vic.turned_dormant or vic.team)
+    assert harbour.last_interaction_at == reef.last_interaction_at == HIDDEN_AT  # the trap

@@ -13,6 +13,7 @@ from crm.models import Delivery
 from crm.services import digests
 from tasks.delivery import deliver
 from tests.digests import dataset as ds
+from tests.digests.test_compile import HIDDEN_AT, hidden_meetings
 from tests.support.smtp import SmtpSink
 
 
@@ -56,11 +57,14 @@ def test_no_restricted_or_confidential_text_leaves_by_email(app, db, smtp):
     html = alice.get_body(preferencelist=("html",)).get_content()
     for part in (text, html):
         assert "Hidden Confidential Partner" not in part
-        assert "2 restricted interactions with" in part and "Mekong Police Unit" in part
-        assert "1 restricted interaction with" in part
+        # a restricted partner is not named even to its owner: a count, a kind, a link
+        assert "Mekong Police Unit" not in part
+        assert "2 interactions with a restricted partner" in part
         assert f"/partners/{net.p['le'].id}" in part
+        assert "1 restricted interaction with Bangkok Child Safety Network" in part
         assert "Agreed joint workshop" in part and "Sent MoU draft" in part
-        assert part.count("Restricted follow-up") == 2
+        assert "A follow-up with a restricted partner" in part
+        assert "A restricted follow-up with Bangkok Child Safety Network" in part
 
 
 def test_digest_says_why_links_preferences_and_offers_one_click_unsubscribe(app, db, smtp):
@@ -133,3 +137,37 @@ def test_build_email_renders_without_a_request(app, db):
     message = mail.build(email)
     assert "https://crm.example/partners/" in message.get_body(
         preferencelist=("html",)).get_content()
+
+
+
+def _parts(smtp, who: str) -> tuple[str, str]:
+    message = next(m for m in smtp.messages if who in m["To"])
+    return (message.get_body(preferencelist=("plain",)).get_content(),
+            message.get_body(preferencelist=("html",)).get_content())
+
+
+def test_plain_text_links_stand_on_their_own_lines(app, db, smtp):
+    ds.build()
+    _send_all(app, db, ds.NOW)
+    for message in smtp.messages:
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        lines = [ln.strip() for ln in text.splitlines() if "://" in ln]
+        assert lines and all(ln.startswith("http") and " " not in ln for ln in lines), lines
+    mona, _ = _parts(smtp, "mona@")
+    assert "- Thailand: Technology" in mona.splitlines()  # one gap per line
+
+
+def test_a_hidden_meeting_dates_nothing_in_other_peoples_digests(app, db, smtp):
+    net = ds.build()
+    reef = hidden_meetings(net)[1]
+    _send_all(app, db, ds.NOW)
+    seen = f"last contact {ds.START - timedelta(days=200):%d %b %Y}"
+    for part in _parts(smtp, "mona@"):
+        assert "Silent Reef Org" in part and seen in part
+        assert f"/partners/{reef.id}" in part
+        assert HIDDEN_AT.strftime("%d %b %Y") not in part
+    for part in _parts(smtp, "alice@"):
+        assert "Quiet Harbour Trust" in part and "13:13" not in part
+    assert "Engagement cooling off" not in "".join(_parts(smtp, "bob@"))  # he saw the meeting
+    for raw in smtp.raw:
+        assert b"HIDDEN-MEETING" not in raw

@@ -18,7 +18,8 @@ def _grow(owner, n: int) -> None:
                         country="TH", region="Asia", stage="active", owner_id=owner.id,
                         sensitivity="restricted" if i % 3 == 0 else "standard",
                         created_at=ds.START + timedelta(hours=i % 100),
-                        last_interaction_at=ds.START - timedelta(days=59))
+                        last_interaction_at=ds.START - timedelta(days=59),
+                        last_standard_interaction_at=ds.START - timedelta(days=59))
                 for i in range(n)]
     db.session.add_all(partners)
     db.session.flush()
