@@ -3,6 +3,12 @@
 A contact may be more sensitive than its partner, never less; one email per partner
 (case-insensitive, backed by the unique index uq_contacts_partner_email). On
 ValidationError the caller rolls back.
+
+The email rule must not reveal a contact the user cannot see (a confidential contact at a
+partner they can see): the clash is still refused (the index allows no duplicate, and a
+silent second record would split the person's history), but with EMAIL_WITHHELD, which
+names no contact and says nothing exists. An administrator, who sees every contact, gets
+the plain reason.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from .errors import ValidationError
 from .partners import clean_email, clean_text
 
 FIELDS = ("name", "title", "email", "phone", "language", "notes", "sensitivity")
+EMAIL_TAKEN = "Another contact at this partner already has this email."
+#: the refusal when the clash is with a contact the user cannot see (or a concurrent insert)
+EMAIL_WITHHELD = "This email cannot be used for a contact here; ask an administrator."
 _PHONE = re.compile(r"^\+?[\d\s().\-/]{3,}(\s*(ext\.?|x)\s*\d+)?$", re.IGNORECASE)
 
 
@@ -32,7 +41,23 @@ def language_choices() -> list[tuple[str, str]]:
                    if hasattr(lang, "alpha_2")), key=lambda c: c[1])
 
 
-def _validate(partner: Partner, data: dict, partial: bool,
+def _email_clash(actor: User, partner: Partner, email: str,
+                 contact_id: int | None) -> str | None:
+    """The refusal for `email` at `partner`, or None: plain when the actor can see the
+    contact holding it, neutral (EMAIL_WITHHELD) when they cannot."""
+    stmt = select(Contact.id).where(Contact.partner_id == partner.id,
+                                    func.lower(Contact.email) == email.lower())
+    if contact_id is not None:
+        stmt = stmt.where(Contact.id != contact_id)
+    holders = list(db.session.scalars(stmt))
+    if not holders:
+        return None
+    seen = db.session.scalar(access.visible_contacts(actor, select(Contact.id))
+                             .where(Contact.id.in_(holders)).limit(1))
+    return EMAIL_TAKEN if seen is not None else EMAIL_WITHHELD
+
+
+def _validate(actor: User, partner: Partner, data: dict, partial: bool,
               contact_id: int | None = None) -> dict[str, Any]:
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
@@ -67,12 +92,9 @@ def _validate(partner: Partner, data: dict, partial: bool,
                                f"({partner.sensitivity}).")
             out[key] = value
     if out.get("email") and "email" not in errors:
-        stmt = select(Contact.id).where(Contact.partner_id == partner.id,
-                                        func.lower(Contact.email) == out["email"].lower())
-        if contact_id is not None:
-            stmt = stmt.where(Contact.id != contact_id)
-        if db.session.scalar(stmt) is not None:
-            errors["email"] = "Another contact at this partner already has this email."
+        clash = _email_clash(actor, partner, out["email"], contact_id)
+        if clash:
+            errors["email"] = clash
     if errors:
         raise ValidationError(errors)
     return out
@@ -83,12 +105,12 @@ def _snapshot(contact: Contact) -> dict[str, Any]:
 
 
 def _flush(contact: Contact) -> None:
-    """Flush; a concurrent insert of the same email loses at the unique index, not with a 500."""
+    """Flush; a concurrent insert of the same email loses at the unique index, not with a 500
+    (neutral words: the winner may be a contact this user cannot see)."""
     try:
         db.session.flush()
     except IntegrityError:
-        raise ValidationError(
-            {"email": "Another contact at this partner already has this email."}) from None
+        raise ValidationError({"email": EMAIL_WITHHELD}) from None
 
 
 def _ensure_still_visible(actor: User, contact: Contact) -> None:
@@ -105,7 +127,7 @@ def create_contact(actor: User, partner: Partner, data: dict) -> Contact:
     data = dict(data)
     if not data.get("sensitivity"):
         data["sensitivity"] = partner.sensitivity
-    values = _validate(partner, data, partial=False)
+    values = _validate(actor, partner, data, partial=False)
     contact = Contact(partner_id=partner.id, archived=False, version=1, **values)
     db.session.add(contact)
     _ensure_still_visible(actor, contact)
@@ -119,7 +141,7 @@ def update_contact(actor: User, contact: Contact, data: dict) -> Contact:
     """Change the keys present in `data`; bump version when something changed; audit."""
     access.ensure_can_write(actor)
     partner = db.session.get(Partner, contact.partner_id)
-    values = _validate(partner, data, partial=True, contact_id=contact.id)
+    values = _validate(actor, partner, data, partial=True, contact_id=contact.id)
     before = _snapshot(contact)
     for key, value in values.items():
         setattr(contact, key, value)

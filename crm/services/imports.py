@@ -57,6 +57,9 @@ REQUIRED_FIELDS = ("name", "sector", "country")
 #: partner columns an import may change on an existing partner
 UPDATABLE = ("sector", "stage", "website", "email", "description", "is_member")
 OUTCOMES = ("created", "updated", "skipped", "failed")
+#: what an importer is told about a row that clashes with a record they cannot see: the same
+#: words whatever the record, so the preview is no oracle for hidden partners or contacts
+WITHHELD = "this row cannot be imported; ask an administrator"
 TRUE = {"1", "yes", "y", "true", "x", "member", "oui", "sí", "si"}
 FALSE = {"0", "no", "n", "false", "", "non"}
 
@@ -195,6 +198,8 @@ class RowCheck:
     #: the first row of this file describing the same partner (line), or None
     same_as_line: int | None = None
     contact_exists: bool = False
+    #: why the row was refused with WITHHELD: for administrators' eyes only
+    withheld: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -278,15 +283,23 @@ def _existing_partners(keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict
     return found
 
 
-def _existing_contact_emails(emails: set[str]) -> dict[str, int]:
-    """lower(email) → partner id of an existing contact with that address."""
-    found: dict[str, int] = {}
+def _existing_contact_emails(emails: set[str], user: User | None
+                             ) -> tuple[dict[str, int], dict[str, int]]:
+    """(lower(email) → partner id of a contact the importer may see, lower(email) → partner
+    id of one they may not). The CLI (`user` None) sees every contact."""
+    visible: dict[str, int] = {}
+    hidden: dict[str, int] = {}
     for chunk in _chunks(sorted(emails)):
-        stmt = select(func.lower(Contact.email), Contact.partner_id).where(
-            func.lower(Contact.email).in_(chunk))
-        for email, partner_id in db.session.execute(stmt):
-            found.setdefault(email, partner_id)
-    return found
+        stmt = select(func.lower(Contact.email), Contact.partner_id, Contact.id).where(
+            func.lower(Contact.email).in_(chunk)).order_by(Contact.id)
+        rows = db.session.execute(stmt).all()
+        seen = {row.id for row in rows}
+        if user is not None and rows:
+            seen = set(db.session.scalars(access.visible_contacts(user, select(Contact.id))
+                                          .where(Contact.id.in_(seen))))
+        for email, partner_id, contact_id in rows:
+            (visible if contact_id in seen else hidden).setdefault(email, partner_id)
+    return visible, hidden
 
 
 def _visible_ids(user: User | None, ids: set[int]) -> set[int]:
@@ -297,6 +310,13 @@ def _visible_ids(user: User | None, ids: set[int]) -> set[int]:
         visible.update(db.session.scalars(
             access.visible_partners(user, select(Partner.id)).where(Partner.id.in_(chunk))))
     return visible
+
+
+def _withhold(row: RowCheck, why: str) -> None:
+    """Refuse `row` without telling the importer about a record they cannot see; `why` is
+    kept for administrators (the job's results show it to them only)."""
+    row.problems.append(WITHHELD)
+    row.withheld.append(why)
 
 
 @dataclass
@@ -335,15 +355,20 @@ def check_rows(header: Sequence[str], table: Sequence[Sequence[str]], mapping: d
     existing = _existing_partners(keys)
     visible = _visible_ids(user, {p["id"] for p in existing.values()})
     emails = {r.values["contact_email"].lower() for r in keyed if r.values.get("contact_email")}
-    contacts = _existing_contact_emails(emails)
+    contacts, hidden_contacts = _existing_contact_emails(emails, user)
     first_line: dict[tuple[str, str], int] = {}
     seen_emails: dict[str, int] = {}
     for r in keyed:
         key = (name_key(r.values["name"]), r.values["country"])
         match = existing.get(key)
         if match and match["id"] not in visible:
-            r.problems.append("a partner with this name and country exists that you cannot "
-                              "see; ask an administrator to import this row")
+            _withhold(r, f"a partner with this name and country exists (#{match['id']}, "
+                         f"{match['sensitivity']}) that the importer cannot see")
+            continue
+        email = (r.values.get("contact_email") or "").lower()
+        if email and email not in contacts and email in hidden_contacts:
+            _withhold(r, f"contact {email} already exists (partner #{hidden_contacts[email]})"
+                         " and the importer cannot see it")
             continue
         if match:
             r.partner_id = match["id"]
@@ -354,12 +379,10 @@ def check_rows(header: Sequence[str], table: Sequence[Sequence[str]], mapping: d
             r.notes.append(f"same partner as line {first_line[key]}")
         else:
             first_line[key] = r.line
-        email = (r.values.get("contact_email") or "").lower()
         if email and email in contacts:
             r.contact_exists = True
-            r.notes.append(f"duplicate contact: {email} already exists"
-                           + (f" (partner #{contacts[email]})" if contacts[email] in visible
-                              or user is None else "") + "; the contact is not added again")
+            r.notes.append(f"duplicate contact: {email} already exists (partner "
+                           f"#{contacts[email]}); the contact is not added again")
         elif email and email in seen_emails:
             r.contact_exists = True
             r.notes.append(f"contact {email} already appears on line {seen_emails[email]}")
@@ -380,8 +403,10 @@ class Outcome:
 
     def add(self, check: RowCheck, outcome: str, reason: str = "") -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
-        self.results.append({"row": check.line, "name": check.name, "outcome": outcome,
-                             "reason": reason})
+        result = {"row": check.line, "name": check.name, "outcome": outcome, "reason": reason}
+        if check.withheld:
+            result["detail"] = "; ".join(check.withheld)  # shown to administrators only
+        self.results.append(result)
 
 
 def _audit_rows(actor_id: int | None, job_id: int | None, items: list[tuple[str, int, dict]]
@@ -613,7 +638,12 @@ def mark_failed(job_id: int, message: str) -> None:
 
 
 RESULT_HEADER = ["row", "name", "outcome", "reason"]
+#: administrators also get why a row was withheld from its importer
+ADMIN_RESULT_HEADER = [*RESULT_HEADER, "detail"]
 
 
-def result_rows(job: ImportJob) -> list[list[Any]]:
-    return [[r["row"], r["name"], r["outcome"], r["reason"]] for r in job.results or []]
+def result_rows(job: ImportJob, *, with_detail: bool = False) -> list[list[Any]]:
+    """The job's per-row outcomes; `with_detail` (administrators only) adds why a row was
+    refused without telling its importer."""
+    return [[r["row"], r["name"], r["outcome"], r["reason"],
+             *([r.get("detail") or ""] if with_detail else [])] for r in job.results or []]

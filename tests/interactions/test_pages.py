@@ -123,7 +123,7 @@ def test_viewer_as_assignee_refused(client, db, make, login_as):
                                             follow_up_assignee_id=str(viewer.id)),
                          token_from=NEW)
     assert response.status_code == 422
-    assert "read-only" in response.get_data(as_text=True)
+    assert "who can see this partner" in response.get_data(as_text=True)
     assert _count(db, Interaction) == 0 and _count(db, FollowUp) == 0
 
 
@@ -243,7 +243,7 @@ def test_reassign_page(client, db, make, login_as):
     path = f"/follow-ups/{fu.id}/reassign"
     assert "Colleague Carla" in client.get(path).get_data(as_text=True)
     bad = post_form(client, path, {"assignee_id": str(viewer.id)}, token_from=path)
-    assert bad.status_code == 422 and "read-only" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "who can see this partner" in bad.get_data(as_text=True)
     ok = post_form(client, path, {"assignee_id": str(colleague.id)}, token_from=path)
     assert ok.status_code == 302
     db.session.expire_all()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.http import post_form
+from tests.support.http import csrf_token, post_form
 
 NEW = "/interactions/new"
 
@@ -71,3 +71,21 @@ def test_unknown_staff_id_refused_beside_the_field(client, db, make, login_as):
         "summary": "Met", "staff_ids": "999999"}, token_from=NEW)
     assert response.status_code == 422
     assert "Choose active colleagues" in response.get_data(as_text=True)
+
+
+def test_people_search_gives_viewers_no_directory_and_matches_names_only(client, db, make,
+                                                                        login_as):
+    viewer = make.make_user("viewer", name="Vera Viewer")
+    make.make_user(name="Mina Colleague", email="mina.colleague@example.org")
+    db.session.commit()
+    login_as(viewer)
+    for url in ("/interactions/people?q=mina", "/interactions/people/others?q=",
+                "/interactions/people"):
+        response = client.get(url)
+        assert response.status_code == 200 and response.get_json() == {"items": []}, url
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login_as(make.make_user(name="Sam Staff"))
+    assert [i["name"] for i in client.get("/interactions/people?q=mina").get_json()["items"]
+            ] == ["Mina Colleague"]
+    # an email fragment finds nobody: the picker cannot confirm an address
+    assert client.get("/interactions/people?q=colleague@").get_json()["items"] == []

@@ -105,7 +105,7 @@ def test_every_bad_field_reported_at_once(db, make):
     assert set(exc.value.fields) == {
         "kind", "summary", "outcome", "contact_ids", "staff_ids",
         "follow_up.title", "follow_up.due_at", "follow_up.assignee_id"}
-    assert "read-only" in exc.value.fields["follow_up.assignee_id"]
+    assert "who can see this partner" in exc.value.fields["follow_up.assignee_id"]
 
 
 def test_invisible_contact_refused(db, make):
@@ -185,7 +185,7 @@ def test_reassign_to_user_who_cannot_see_partner_refused(db, make):
     fu = make.make_follow_up(partner, owner)
     with pytest.raises(ValidationError) as exc:
         followups.reassign(owner, fu, outsider.id)
-    assert "cannot see" in exc.value.fields["assignee_id"]
+    assert "who can see this partner" in exc.value.fields["assignee_id"]
 
 
 def test_snooze_into_past_refused(db, make):

@@ -3,6 +3,8 @@ chosen value, and tag names are scoped by visibility (they may sit on confidenti
 
 from __future__ import annotations
 
+from tests.support.http import csrf_token
+
 
 def test_list_renders_only_the_chosen_owner_and_tag(client, db, make, login_as):
     me = make.make_user(name="Owner Olga")
@@ -42,3 +44,20 @@ def test_owner_suggestions_are_active_writers(client, db, make, login_as):
     login_as(me)
     items = client.get("/partners/owners?q=olga").get_json()["items"]
     assert items == [{"id": me.id, "name": "Olga Owner"}]
+
+
+def test_viewers_get_no_owner_directory(client, db, make, login_as):
+    owner = make.make_user(name="Olga Owner")
+    make.make_partner(owner, name="Quiet Partner", sensitivity="confidential")
+    viewer = make.make_user("viewer")
+    db.session.commit()
+    login_as(viewer)
+    response = client.get("/partners/owners?q=olga")
+    assert response.status_code == 200 and response.get_json() == {"items": []}
+    # nor can the list page be made to name a user by id (others may: names only)
+    assert "Olga Owner" not in client.get(f"/partners/?owner_id={owner.id}").get_data(
+        as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login_as(make.make_user())
+    assert f'<option value="{owner.id}" selected>Olga Owner</option>' in client.get(
+        f"/partners/?owner_id={owner.id}").get_data(as_text=True)

@@ -104,7 +104,11 @@ def test_preview_hides_partners_the_importer_cannot_see(db):
     f.make_partner(owner, name="Existing Partner", country="TH", sector="media",
                    sensitivity="confidential")
     row = next(r for r in _check(BAD, manager).rows if r.line == 6)
-    assert row.problems and "cannot see" in row.problems[0]
+    # refused (never a silent duplicate), in words that do not say the partner exists
+    assert row.problems == [imports.WITHHELD] and row.notes == []
+    assert "confidential" in row.withheld[0]  # why: for administrators only
+    admin_row = next(r for r in _check(BAD, f.make_user("admin")).rows if r.line == 6)
+    assert admin_row.ok and "duplicate of existing partner" in admin_row.notes[0]
 
 
 def _run(text: str, user) -> imports.Outcome:

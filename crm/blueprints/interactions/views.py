@@ -210,9 +210,10 @@ def edit(id: int):
 @bp.get("/people/others", defaults={"others": True}, endpoint="other_people")
 @login_required
 def people_search(others: bool):
-    """JSON for the people pickers: active, non-viewer users matching `q` (20 at most);
-    `/people/others` leaves me out (I am implied as present when I log)."""
-    rows = people.search(request.args.get("q") or "",
+    """JSON for the people pickers: active, non-viewer users matching `q` by name (20 at
+    most; viewers get an empty list: no staff directory); `/people/others` leaves me out
+    (I am implied as present when I log)."""
+    rows = people.search(current_user, request.args.get("q") or "",
                          exclude_id=current_user.id if others else None)
     return jsonify({"items": [{"id": i, "name": n} for i, n in rows]})
 

@@ -71,7 +71,7 @@ def index():
         region_options=[(r, r) for r in countries.regions()],
         # owner and tag are remote autocompletes: only the chosen value is rendered
         owner_options=[(str(i), n) for i, n in people.named(
-            [int(filters["owner_id"])] if "owner_id" in filters else [])],
+            [int(filters["owner_id"])] if "owner_id" in filters else [], current_user)],
         tag_options=[(filters["tag"], filters["tag"])] if "tag" in filters else [],
         country_choices=countries.country_choices(),
         sortable=SORTABLE, sort=filters.get("sort", "name"),
@@ -92,8 +92,9 @@ def autocomplete():
 @bp.get("/owners")
 @login_required
 def owners():
-    """JSON for the owner filter: people who may own partners, matching `q`."""
-    rows = people.search(request.args.get("q") or "")
+    """JSON for the owner filter: people who may own partners, matching `q` by name
+    (viewers get an empty list: no staff directory)."""
+    rows = people.search(current_user, request.args.get("q") or "")
     return jsonify({"items": [{"id": i, "name": n} for i, n in rows]})
 
 
