@@ -282,3 +282,41 @@ def test_redis_down_logging_still_fast_and_reminder_delivered_after_it_returns(
         assert wait_for(lambda: _statuses(db) == Counter(sent=1), timeout=60), _log(tmp_path)
     [message] = smtp.handler.for_recipient("offline@example.org")
     assert "Send the training plan" in message.get_payload()[0].get_payload(decode=True).decode()
+
+
+def test_through_the_worker_admins_and_owners_get_no_restricted_name_or_title(
+        app, db, make, broker, smtp, env, tmp_path):
+    """Rule 11 on the real path: mail leaves the application, so even the owner and an
+    admin read "a follow-up with a restricted partner" and a link, never the name."""
+    admin = make.make_user("admin", timezone="UTC", email="ada-w@example.org")
+    owner = make.make_user(timezone="UTC", email="owner-w@example.org")
+    restricted = make.make_partner(owner=owner, name="CANARY-W-RESTRICTED Unit",
+                                   sensitivity="restricted")
+    confidential = make.make_partner(owner=admin, name="CANARY-W-CONF Ministry",
+                                     sensitivity="confidential")
+    harbour = make.make_partner(owner=owner, name="Open Harbour Org")
+    meeting = make.make_interaction(harbour, owner, sensitivity="confidential",
+                                    summary="CANARY-W-MEETING")
+    due = local("UTC", 2025, 9, 17, 12, 0)
+    make.make_follow_up(restricted, owner, title="CANARY-W-FU-R", due_at=due)
+    secret_fu = make.make_follow_up(confidential, admin, title="CANARY-W-FU-C", due_at=due)
+    make.make_follow_up(harbour, owner, title="CANARY-W-FU-FROM-MEETING", due_at=due,
+                        interaction=meeting)
+    make.make_follow_up(harbour, owner, title="Open harbour visit", due_at=due)
+    db.session.commit()
+    with _worker(env, tmp_path):
+        run_sweep(app, local("UTC", 2025, 9, 17, 8, 0))
+        assert wait_for(lambda: _statuses(db) == Counter(sent=4), timeout=60), _log(tmp_path)
+    assert len(smtp.handler.messages) == 2
+    bodies = {}
+    for message in smtp.handler.messages:
+        parts = [p.get_payload(decode=True).decode() for p in message.get_payload()]
+        assert "CANARY-W" not in message.as_string() + "".join(parts), message["To"]
+        bodies[message["To"].split("<")[-1].rstrip(">")] = parts
+    for part in bodies["owner-w@example.org"]:
+        assert "A follow-up with a restricted partner" in part
+        assert "A restricted follow-up with Open Harbour Org" in part
+        assert "Open harbour visit" in part  # a standard follow-up keeps its title
+    for part in bodies["ada-w@example.org"]:
+        assert "A follow-up with a restricted partner" in part
+        assert f"/partners/{confidential.id}#follow-up-{secret_fu.id}" in part
