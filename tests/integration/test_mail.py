@@ -84,7 +84,7 @@ def test_without_smtp_mail_goes_to_the_outbox_and_dev_page(app, client, make, db
                                                  template="test", context={"name": "A"}))
     files = list(mail.outbox_dir().glob("*.eml"))
     assert any(message_id.encode() in f.read_bytes() for f in files)
-    user = make.make_user()
+    user = make.make_user("admin")  # the outbox is for admins only
     db.session.commit()
     login(client, user)
     page = client.get("/dev/outbox").get_data(as_text=True)
