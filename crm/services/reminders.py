@@ -13,7 +13,8 @@ A sweep is a handful of statements whatever the number of follow-ups: one SELECT
 candidates in bounded windows, one SELECT of the possible escalation recipients, one
 compiled INSERT … ON CONFLICT DO NOTHING RETURNING id, batch_key run as an executemany.
 All rows for one recipient in one sweep share a batch key and go out as one email (the
-renderer below).
+renderer below). The email names records only as crm.services.outside allows: a restricted
+follow-up is "a follow-up with a restricted partner" and a link, whoever the recipient.
 """
 
 from __future__ import annotations

@@ -154,6 +154,9 @@ def test_a_hidden_confidential_meeting_moves_no_health_or_dormant_entry(app, db)
         ("Silent Reef Org", f"last contact {ds.START - timedelta(days=200):%d %b %Y}"),
         ("Old Faith Group", f"last contact {ds.START - timedelta(days=118):%d %b %Y}")]
     assert team.dormant_total == 3
+    # and her counts leave the meetings out (TH as before, no KH at all)
+    assert [(r.key, r.current, r.previous) for r in team.by_country] == [("TH", 3, 1),
+                                                                        ("VN", 1, 0)]
     # a viewer's digest has no partner section at all
     vic = _compile(net.vic)
     assert not (vic.turned_cooling or vic.turned_dormant or vic.team)
