@@ -23,12 +23,16 @@ def _render(status: int, code: str, message: str):
     return render_template("errors/error.html", status=status, message=message), status
 
 
-def record_refusal(action: str, exc: Exception) -> None:
-    """Audit an authorization failure in its own transaction (the request's may roll back)."""
+def record_refusal(action: str, exc: Exception, actor_id: int | None = None) -> None:
+    """Audit an authorization failure in its own transaction (the request's may roll back).
+
+    `actor_id` defaults to the signed-in web user (the API passes its token's user).
+    """
     from crm.extensions import db
 
     db.session.rollback()
-    actor = getattr(current_user, "id", None) if current_user else None
+    actor = actor_id if actor_id is not None else (
+        getattr(current_user, "id", None) if current_user else None)
     try:
         audit.record_now(action, actor=actor,
                          object_type=(str(exc.args[0])[:40] if exc.args else None),

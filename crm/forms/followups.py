@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Optional
 
+from crm.models.enums import SENSITIVITIES, label
 from crm.services.followups import TITLE_MAX
 
 
@@ -24,6 +25,10 @@ class FollowUpForm(FlaskForm):
     assignee_id = SelectField("Assignee", coerce=_int_or_none, choices=[],
                               validate_choice=False,
                               validators=[InputRequired("Choose who will do it.")])
+    #: "" = as sensitive as the partner (the service never goes below it)
+    sensitivity = SelectField("Sensitivity", default="",
+                              choices=[("", "As the partner"),
+                                       *((s, label(s)) for s in SENSITIVITIES)])
     submit = SubmitField("Add follow-up")
 
     FIELD_FOR_ERROR = {"due_at": "due"}

@@ -73,9 +73,25 @@ class PartnerForm(FlaskForm):
         self.owner_id.choices = [(None, "Nobody")] + people
         self.collaborator_ids.choices = people
 
+    #: True when the editor may not change who sees the partner (see `lock_access`)
+    access_locked = False
+
+    def lock_access(self, current_sensitivity: str) -> None:
+        """For an editor who may not widen access: owner and collaborators are shown but
+        not sent, and only the current or a stricter sensitivity can be chosen."""
+        self.access_locked = True
+        for name in ("owner_id", "collaborator_ids"):
+            getattr(self, name).render_kw = {**(getattr(self, name).render_kw or {}),
+                                             "disabled": True}
+        floor = SENSITIVITIES.index(current_sensitivity)
+        self.sensitivity.choices = [(s, label(s)) for s in SENSITIVITIES[floor:]]
+
     def service_data(self) -> dict:
         """The values the service receives: only the fields this form shows."""
-        data = {key: getattr(self, key).data for key in self.DATA_FIELDS}
+        keys = [k for k in self.DATA_FIELDS
+                if not (self.access_locked and k in ("owner_id", "collaborator_ids"))]
+        data = {key: getattr(self, key).data for key in keys}
         data["tags"] = [t for t in (data["tags"] or "").split(",") if t.strip()]
-        data["collaborator_ids"] = list(data["collaborator_ids"] or [])
+        if "collaborator_ids" in data:
+            data["collaborator_ids"] = list(data["collaborator_ids"] or [])
         return data

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, Integer, String, true
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from crm.extensions import db
 
@@ -51,6 +51,11 @@ class FollowUp(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    #: True when the reader may not see the partner (an assignee who lost access keeps
+    #: their follow-up, not the partner's name); loaded by `access.visible_follow_ups`,
+    #: and True wherever it is not, so a forgotten scope hides rather than shows
+    partner_hidden: Mapped[bool] = query_expression(default_expr=true())
 
     partner: Mapped[Partner] = relationship(lazy="raise")
     interaction: Mapped[Interaction | None] = relationship(lazy="raise")

@@ -19,6 +19,7 @@ from sqlalchemy import (
     case,
     exists,
     false,
+    not_,
     or_,
     select,
     true,
@@ -119,17 +120,21 @@ def visible_follow_ups(user: User, stmt: Select | None = None) -> Select:
     """Follow-ups the user may read: the partner, and the follow-up's own sensitivity.
 
     A follow-up's `sensitivity` is never below its partner's and its interaction's (the
-    services raise it with them). The assignee exception: a writer always sees a
-    follow-up assigned to them, but only at a partner they may see, so it never shows
-    more than the assignee may open (a user demoted to viewer loses the exception).
+    services raise it with them). The assignee exception: a writer always sees (and can
+    close or hand on) a follow-up assigned to them, even after losing access to its
+    partner, but never more than they may see: loaded follow-ups carry `partner_hidden`,
+    and pages then say "a restricted partner". A user demoted to viewer loses the
+    exception.
     """
     stmt = select(FollowUp) if stmt is None else stmt
-    own = sensitivity_clause(user, FollowUp.sensitivity)
+    partner_seen = partner_clause(user)
+    readable = and_(partner_seen, sensitivity_clause(user, FollowUp.sensitivity))
     if user is not None and user.is_active and user.role != "viewer":
-        own = or_(own, FollowUp.assignee_id == user.id)
-    return stmt.join(Partner, Partner.id == FollowUp.partner_id).where(
-        partner_clause(user), own
-    )
+        readable = or_(readable, FollowUp.assignee_id == user.id)
+    if any(d.get("type") is FollowUp and d.get("expr") is FollowUp
+           for d in stmt.column_descriptions):
+        stmt = stmt.options(with_expression(FollowUp.partner_hidden, not_(partner_seen)))
+    return stmt.join(Partner, Partner.id == FollowUp.partner_id).where(readable)
 
 
 def follow_up_floor(partner: Partner, interaction: Interaction | None = None) -> str:

@@ -125,7 +125,11 @@ def test_assignee_sees_own_follow_up_of_partner_they_no_longer_see(client, db, m
     partner = make.make_partner(owner=owner, sensitivity="restricted")
     fu = make.make_follow_up(partner, helper, title="Left over")
     login_as(helper)
-    assert "Left over" in client.get("/follow-ups/").get_data(as_text=True)
+    page = client.get("/follow-ups/").get_data(as_text=True)
+    assert "Left over" in page
+    # … but never more than they may see: not the partner's name
+    assert partner.name not in page and "a restricted partner" in page
+    assert partner.name not in client.get(f"/follow-ups/{fu.id}/reassign").get_data(as_text=True)
     token = csrf_token(client, "/follow-ups/")
     assert client.post(f"/follow-ups/{fu.id}/complete",
                        data={"csrf_token": token}).status_code == 302

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, g, jsonify
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -119,7 +119,9 @@ def _not_visible(_exc: NotVisible):
 
 
 def _forbidden(exc: Forbidden):
-    record_refusal("authz.forbidden", exc)  # rolls back, then audits in its own transaction
+    # rolls back, then audits in its own transaction, as the token's user
+    user = g.get("api_user")
+    record_refusal("authz.forbidden", exc, actor_id=user.id if user is not None else None)
     return error_response(403, exc.message or "Your account cannot make this change.")
 
 

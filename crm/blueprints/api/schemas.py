@@ -208,6 +208,8 @@ class FollowUpIn(Schema):
     title = f.text(300, required=True, min_length=1)
     due_at = f.Moment(required=True)
     assignee_id = f.Id(allow_none=True, metadata={"description": "defaults to you"})
+    sensitivity = f.enum(SENSITIVITIES, metadata={
+        "description": "raised to at least the partner's and the interaction's"})
 
 
 def _check_range(data: dict, low: str, high: str) -> None:
@@ -259,6 +261,7 @@ class FollowUpOut(Schema):
     status = fields.String(required=True, validate=validate.OneOf(FOLLOW_UP_STATUSES))
     completed_at = fields.AwareDateTime(allow_none=True, required=True)
     snoozed_until = fields.AwareDateTime(allow_none=True, required=True)
+    sensitivity = fields.String(required=True, validate=validate.OneOf(SENSITIVITIES))
     version = fields.Integer(required=True)
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)

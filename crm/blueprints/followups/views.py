@@ -81,6 +81,7 @@ def new():
         "title": form.title.data,
         "due_at": followups.local_due(form.due.data, current_user.timezone),
         "assignee_id": form.assignee_id.data,
+        "sensitivity": form.sensitivity.data,
     }))
     if saved:
         flash(f"Follow-up “{fu.title}” added.", "success")

@@ -183,6 +183,8 @@ def edit(partner_id: int):
     partner = _get_partner(partner_id)
     form = PartnerForm(obj=partner)
     form.set_choices(partners.owner_choices())
+    if not access.may_widen_access(current_user, partner):
+        form.lock_access(partner.sensitivity)
     if request.method == "GET":
         form.tags.data = ", ".join(partner.tag_names)
         form.collaborator_ids.data = [u.id for u in partner.collaborators]
