@@ -253,6 +253,18 @@ def may_widen_access(user: User, partner: Partner) -> bool:
     return user.role == "manager" and user.region_scope in (None, "", partner.region)
 
 
+def ensure_may_lower(user: User, partner: Partner, old: str, new: str) -> None:
+    """A lower sensitivity widens who sees a record: only those who may widen access."""
+    if not at_least(new, old) and not may_widen_access(user, partner):
+        raise Forbidden("sensitivity", message=WIDEN_REFUSED)
+
+
+#: the refusal a collaborator or other staff member sees (web and API 403)
+WIDEN_REFUSED = ("Only the owner, an administrator or a manager for this region may change "
+                 "who can see this partner's records (owner, collaborators or a lower "
+                 "sensitivity).")
+
+
 def at_least(sensitivity: str, floor: str) -> bool:
     """True when `sensitivity` is as strict as `floor` or stricter."""
     return SENSITIVITY_RANK[sensitivity] >= SENSITIVITY_RANK[floor]

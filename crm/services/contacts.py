@@ -150,6 +150,7 @@ def update_contact(actor: User, contact: Contact, data: dict) -> Contact:
         return contact
     contact.version = (contact.version or 1) + 1
     if "sensitivity" in changes:
+        access.ensure_may_lower(actor, partner, *changes["sensitivity"])
         _ensure_still_visible(actor, contact)
     audit.record("contact.update", actor=actor, object_type="contact", object_id=contact.id,
                  changes=changes, details={"partner_id": contact.partner_id})

@@ -319,6 +319,8 @@ def update_interaction(actor: User, interaction: Interaction, data: dict, *,
     changes = audit.diff(old, _snapshot(interaction, new_contacts, new_staff))
     if not changes:
         return interaction
+    if "sensitivity" in changes:
+        access.ensure_may_lower(actor, partner, *changes["sensitivity"])
     if new_contacts != old_contacts:
         _replace_links(interaction_contacts, interaction.id, "contact_id", new_contacts)
     if new_staff != old_staff:

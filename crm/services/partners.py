@@ -365,10 +365,7 @@ def update_partner(actor: User, partner: Partner, data: dict) -> Partner:
     if not changes:
         return partner
     if not may_widen and _widens_access(changes):
-        raise access.Forbidden(
-            "Partner", message="Only the owner, an administrator or a manager for this "
-            "region may change who can see this partner (owner, collaborators or a lower "
-            "sensitivity).")
+        raise access.Forbidden("Partner", message=access.WIDEN_REFUSED)
     partner.version = (partner.version or 1) + 1
     if "owner_id" in changes or "sensitivity" in changes or "collaborator_ids" in changes \
             or "region" in changes:

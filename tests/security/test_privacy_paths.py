@@ -214,6 +214,9 @@ def test_owner_sees_the_latest_of_everything(client, db, login_as, quiet_world):
     token = _token(db, owner)
     assert _api(client, token, "GET", f"/partners/{partner.id}").get_json()[
         "last_interaction_at"].startswith("2023-02-17")
+    patched = _api(client, token, "PATCH", f"/partners/{partner.id}",
+                   json={"description": "still the owner's view"}).get_json()
+    assert patched["last_interaction_at"].startswith("2023-02-17")
     login_as(owner)
     assert "Quiet Partner" in client.get("/partners/?health=dormant").get_data(as_text=True)
 
@@ -327,3 +330,27 @@ def test_audit_trail_refuses_truncate(db, make, app):
         conn.execute(text("TRUNCATE audit_events"))
     with db.engine.connect() as conn, pytest.raises(Exception, match="append-only"):
         conn.execute(text("DELETE FROM audit_events"))
+
+
+@pytest.mark.parametrize("role", ["owner", "collaborator"])
+def test_lowering_an_interaction_or_contact_is_widening_too(client, db, make, circle, role):
+    partner = make.make_partner(circle["owner"], country="TH",
+                                collaborators=[circle["collaborator"]])
+    meeting = make.make_interaction(partner, circle["owner"], sensitivity="restricted")
+    person = make.make_contact(partner, sensitivity="restricted")
+    db.session.commit()
+    token = _token(db, circle[role])
+    lowered = _api(client, token, "PATCH", f"/interactions/{meeting.id}",
+                   json={"sensitivity": "standard"})
+    contact = _api(client, token, "PATCH", f"/contacts/{person.id}",
+                   json={"sensitivity": "restricted", "notes": "keeping is fine"})
+    assert contact.status_code == 200, contact.get_json()
+    if role == "owner":
+        assert lowered.status_code == 200, lowered.get_json()
+    else:
+        assert lowered.status_code == 403
+        db.session.expire_all()
+        assert db.session.get(type(meeting), meeting.id).sensitivity == "restricted"
+        contact = _api(client, token, "PATCH", f"/contacts/{person.id}",
+                       json={"sensitivity": "standard"})
+        assert contact.status_code == 403
