@@ -54,3 +54,13 @@ def _migrations() -> str:
     from pathlib import Path
 
     return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def rebind_limiter(app) -> None:
+    """Point the shared limiter back at `app`'s storage, with no fallback state left over.
+
+    Flask-Limiter keeps one storage per Limiter object, and the last `init_app` wins: a
+    process that builds several apps (the test suite) calls this to return to its own.
+    """
+    limiter.init_app(app)
+    limiter._storage_dead = False  # noqa: SLF001 - no public way to leave the fallback

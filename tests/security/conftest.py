@@ -23,3 +23,6 @@ def production_app(app, monkeypatch):
         db.session.remove()
         db.engine.dispose()
     app.extensions["celery"].set_default()  # create_app made the production Celery the default
+    from crm.extensions import rebind_limiter
+
+    rebind_limiter(app)  # create_app pointed the shared limiter at the production Redis

@@ -208,7 +208,7 @@ def redis_down_app(app):
     """The app with its limiter storage on a closed port (Redis down)."""
     from crm import create_app
     from crm.extensions import db as _db
-    from crm.extensions import limiter
+    from crm.extensions import limiter, rebind_limiter
     from tests.support.services import free_port
 
     down = create_app("test", RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
@@ -217,8 +217,7 @@ def redis_down_app(app):
         _db.session.remove()
         _db.engine.dispose()
     app.extensions["celery"].set_default()
-    limiter.init_app(app)  # the shared limiter back on this app's storage
-    limiter._storage_dead = False  # test-only: leave no fallback state behind
+    rebind_limiter(app)  # the shared limiter back on this app's storage
     with suppress(Exception):
         limiter.reset()
 
