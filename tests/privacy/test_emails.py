@@ -13,6 +13,9 @@ Run only this part: `-k emails`.
 
 from __future__ import annotations
 
+import html
+import re
+import subprocess
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -22,13 +25,38 @@ import redis
 from celery import Celery
 from sqlalchemy import select
 
-from tests.support.services import TEST_REDIS_URL
+from tests.support.services import free_port
 from tests.support.smtp import SmtpSink
 from tests.support.worker import celery_worker, wait_for, worker_env
 
 from .world import World
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+@pytest.fixture
+def broker():
+    """A private redis-server as the broker: no other test's worker can take our tasks,
+    and none of theirs (or a stale one of ours) reaches our worker."""
+    port = free_port()
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--save", "",
+                                "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+
+    def up() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+
+    try:
+        assert wait_for(up, timeout=10), "redis-server did not start"
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def _reminder_moments(now: datetime, hour: int, escalation_days: int) -> list[datetime]:
@@ -58,19 +86,18 @@ def _parts(message) -> list[tuple[str, str]]:
 
 
 def test_emails_carry_no_restricted_or_confidential_canary(crm_app, world: World, database_url,
-                                                           tmp_path):
+                                                           tmp_path, broker):
     from crm.extensions import db
     from crm.models import Delivery
     from crm.services import digests, reminders, timeutil
 
-    redis.Redis.from_url(TEST_REDIS_URL).flushdb()  # our own DB: no stale send tasks
     now = timeutil.now_utc()
     config = crm_app.config
     hour, escalation = int(config["REMINDER_HOUR"]), int(config["ESCALATION_DAYS"])
     log = tmp_path / "worker.log"
     started = time.monotonic()
     with SmtpSink() as smtp:
-        env = worker_env(database_url, tmp_path, REDIS_URL=TEST_REDIS_URL,
+        env = worker_env(database_url, tmp_path, REDIS_URL=broker,
                          SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port))
         with celery_worker(env, log_path=log):
             batches: list[list[int]] = []
@@ -83,7 +110,7 @@ def test_emails_carry_no_restricted_or_confidential_canary(crm_app, world: World
                     db.session.commit()
                 db.session.remove()
             ids = [i for batch in batches for i in batch]
-            sender = Celery(broker=TEST_REDIS_URL)
+            sender = Celery(broker=broker)
             for batch in batches:
                 sender.send_task("tasks.delivery.send", args=[batch])
 
@@ -109,6 +136,20 @@ def test_emails_carry_no_restricted_or_confidential_canary(crm_app, world: World
             seen |= found
             for canary in found & secret:
                 leaks[canary].append(f"{where} of {message['Subject']!r} to {to}")
+    # the links in the emails open for whoever holds them (mail is forwarded): what they
+    # show without a sign-in falls under the same rule
+    base = crm_app.config["CRM_BASE_URL"].rstrip("/")
+    paths = sorted({html.unescape(m.group(0))[len(base):] for message in smtp.messages
+                    for _, text in _parts(message) for m in re.finditer(
+                        re.escape(base) + r"/[^\s\"'<>)]*", text)})
+    anonymous = crm_app.test_client()
+    for path in paths:
+        response = anonymous.get(path)
+        if response.status_code >= 500:
+            failed.append(f"link {path} answers {response.status_code}")
+        body = response.get_data().decode("utf-8", "replace")
+        for canary in world.found_in(body) & secret:
+            leaks[canary].append(f"page behind the emailed link {path} (signed out)")
     # the emails must have said something: every standard follow-up title and partner name
     wanted = {t for t, c in world.canaries.items()
               if world.effective_level(c.record) == "standard"
@@ -118,6 +159,7 @@ def test_emails_carry_no_restricted_or_confidential_canary(crm_app, world: World
     for message in smtp.messages:
         kinds[message.get("X-CRM-Kind") or "digest"] += 1
     print(f"\nemails: {len(rows)} ledger rows, {len(smtp.messages)} messages searched "
+          f"and {len(paths)} links in them opened signed out "
           f"({dict(kinds)}), {len(world.canaries)} canaries each, {seconds:.1f}s; "
           f"{len(leaks)} restricted/confidential canaries found, "
           f"{len(seen - secret)} standard canaries shown")
