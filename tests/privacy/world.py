@@ -21,6 +21,12 @@ RANK = {level: i for i, level in enumerate(LEVELS)}
 #: (region, country) of the two regions the world spreads over
 REGIONS = (("Europe", "FR"), ("Asia", "TH"))
 
+#: the assignee exception (DESIGN.md §2, issue 12 rule 2): a writer also sees a follow-up
+#: assigned to them, but only at a partner they may see ("never more than the assignee may
+#: see"). Commit ecea3f7 lets assignees keep follow-ups at partners they lost; if that is the
+#: decided rule, set this to False (the partner's own fields stay hidden either way).
+ASSIGNEE_NEEDS_PARTNER = True
+
 TOKEN = re.compile(r"cnry([pcif])(\d{3})([a-z]{2})", re.IGNORECASE)
 KIND_LETTER = {"partner": "p", "contact": "c", "interaction": "i", "follow_up": "f"}
 FIELD_NAMES = {
@@ -148,15 +154,15 @@ class World:
 
     def may_see(self, who: str | None, record: Record) -> bool:
         partner = self.partner(record)
-        if not self.level_ok(who, partner, partner.level):
-            return False
+        partner_ok = self.level_ok(who, partner, partner.level)
         if record.kind == "partner":
-            return True
-        if self.level_ok(who, partner, self.effective_level(record)):
+            return partner_ok
+        if partner_ok and self.level_ok(who, partner, self.effective_level(record)):
             return True
         person = self.people.get(who or "")
         return (record.kind == "follow_up" and person is not None
-                and person.final_role != "viewer" and record.assignee == person.key)
+                and person.final_role != "viewer" and record.assignee == person.key
+                and (partner_ok or not ASSIGNEE_NEEDS_PARTNER))
 
     def visible_canaries(self, who: str | None) -> set[str]:
         return {text for text, c in self.canaries.items() if self.may_see(who, c.record)}
