@@ -25,13 +25,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from crm import mail
 from crm.extensions import db
 from crm.models import Delivery, FollowUp, Partner, User
 
-from . import deliveries, links, outside, timeutil
+from . import access, deliveries, links, outside, timeutil
 
 KINDS = ("reminder_due", "reminder_overdue", "reminder_escalation")
 #: a sweep that was down catches up reminders whose moment passed at most this long ago
@@ -170,8 +170,12 @@ def sweep(now: datetime, *, hour: int, escalation_days: int) -> list[list[int]]:
 
 def upcoming_for(user: User, now: datetime, *, hour: int = 8, escalation_days: int = 7,
                  horizon: timedelta = timedelta(days=14)) -> list[dict[str, Any]]:
-    """The user's next reminder per open follow-up due within `horizon` (soonest first)."""
-    stmt = (select(FollowUp).options(joinedload(FollowUp.partner))
+    """The user's next reminder per open follow-up due within `horizon` (soonest first).
+
+    Scoped by `access.visible_follow_ups`: a user demoted to viewer no longer reads
+    restricted titles here, and an assignee who lost a partner sees `partner_hidden`.
+    """
+    stmt = (access.visible_follow_ups(user).options(contains_eager(FollowUp.partner))
             .where(FollowUp.assignee_id == user.id, FollowUp.status == "open",
                    FollowUp.due_at <= now + horizon,
                    FollowUp.due_at >= now - timedelta(days=escalation_days + 2))

@@ -22,10 +22,10 @@ RANK = {level: i for i, level in enumerate(LEVELS)}
 REGIONS = (("Europe", "FR"), ("Asia", "TH"))
 
 #: the assignee exception (DESIGN.md §2, issue 12 rule 2): a writer also sees a follow-up
-#: assigned to them, but only at a partner they may see ("never more than the assignee may
-#: see"). Commit ecea3f7 lets assignees keep follow-ups at partners they lost; if that is the
-#: decided rule, set this to False (the partner's own fields stay hidden either way).
-ASSIGNEE_NEEDS_PARTNER = True
+#: assigned to them even at a partner they may not (or no longer) see: being assigned grants
+#: the follow-up itself, never its partner's or interaction's fields (DESIGN.md §2, the
+#: assignee exception). True would require the partner to be visible as well.
+ASSIGNEE_NEEDS_PARTNER = False
 
 TOKEN = re.compile(r"cnry([pcif])(\d{3})([a-z]{2})", re.IGNORECASE)
 KIND_LETTER = {"partner": "p", "contact": "c", "interaction": "i", "follow_up": "f"}

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from crm import security
 from crm.extensions import db
-from crm.models import FollowUp
-from crm.services import access, links, reminders, timeutil
+from crm.services import links, reminders, timeutil
 from crm.services.errors import ConflictError, ValidationError
 
 from .views import bp
@@ -69,20 +67,11 @@ def email_action(token: str):
 @bp.get("/reminders")
 @login_required
 def upcoming_reminders():
-    """The signed-in user's next reminder for each open follow-up they may still see.
-
-    Being the assignee is not enough: someone demoted to viewer, or moved out of a
-    partner's circle, must not keep reading restricted partner names and titles here, so
-    the list goes through `access.visible_follow_ups` (one extra statement, any length).
-    """
+    """The signed-in user's next reminder for each open follow-up they may still see
+    (scoped by the visibility module inside `upcoming_for`: one statement)."""
     config = current_app.config
     now = timeutil.now_utc()
     items = reminders.upcoming_for(current_user, now, hour=int(config["REMINDER_HOUR"]),
                                    escalation_days=int(config["ESCALATION_DAYS"]))
-    ids = {item["follow_up"].id for item in items}
-    seen = set(db.session.scalars(
-        access.visible_follow_ups(current_user, select(FollowUp.id))
-        .where(FollowUp.id.in_(ids)))) if ids else set()
-    items = [item for item in items if item["follow_up"].id in seen]
     return render_template("followups/upcoming_reminders.html", items=items,
                            title="Upcoming reminders", hour=config["REMINDER_HOUR"])
