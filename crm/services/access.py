@@ -19,13 +19,12 @@ from sqlalchemy import (
     case,
     exists,
     false,
-    not_,
     or_,
     select,
     true,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import with_expression
+from sqlalchemy.orm import aliased, with_expression
 from sqlalchemy.sql.functions import coalesce
 
 from crm.extensions import db
@@ -48,48 +47,54 @@ class Forbidden(PermissionError):
         self.message = message
 
 
-def _is_collaborator(user_id: int) -> ColumnElement[bool]:
+def _is_collaborator(user_id: int, partner: Any = Partner) -> ColumnElement[bool]:
     return exists().where(
-        partner_collaborators.c.partner_id == Partner.id,
+        partner_collaborators.c.partner_id == partner.id,
         partner_collaborators.c.user_id == user_id,
     )
 
 
-def level_clause(user: User, level: str) -> ColumnElement[bool]:
-    """SQL condition: `user` may see a record of the fixed `level` attached to `Partner`.
-
-    The statement using it must have `Partner` in its FROM clause.
-    """
+def level_clause(user: User, level: str, partner: Any = Partner) -> ColumnElement[bool]:
+    """SQL condition: `user` may see a record of the fixed `level` attached to `partner`
+    (the `Partner` entity, or an alias of it, in the statement's FROM clause)."""
     if user is None or not user.is_active:
         return false()
     if user.role == "admin" or level == "standard":
         return true()
     if user.role == "viewer":
         return false()
-    is_owner = Partner.owner_id == user.id
+    is_owner = partner.owner_id == user.id
     if level == "confidential":
         return is_owner
-    insiders = [is_owner, _is_collaborator(user.id)]
+    insiders = [is_owner, _is_collaborator(user.id, partner)]
     if user.role == "manager":
-        insiders.append(true() if not user.region_scope else Partner.region == user.region_scope)
+        insiders.append(true() if not user.region_scope else partner.region == user.region_scope)
     return or_(*insiders)
 
 
-def sensitivity_clause(user: User, sensitivity: Any) -> ColumnElement[bool]:
+def sensitivity_clause(user: User, sensitivity: Any, partner: Any = Partner) -> ColumnElement[bool]:
     """SQL condition: `user` may see a record whose sensitivity column is `sensitivity`.
 
-    The statement using it must have `Partner` in its FROM clause.
+    The statement using it must have `partner` (`Partner` or an alias) in its FROM clause.
     """
     if user is None or not user.is_active:
         return false()
     if user.role == "admin":
         return true()
-    return or_(*(and_(sensitivity == level, level_clause(user, level))
+    return or_(*(and_(sensitivity == level, level_clause(user, level, partner))
                  for level in SENSITIVITY_RANK))
 
 
-def partner_clause(user: User) -> ColumnElement[bool]:
-    return sensitivity_clause(user, Partner.sensitivity)
+def partner_clause(user: User, partner: Any = Partner) -> ColumnElement[bool]:
+    return sensitivity_clause(user, partner.sensitivity, partner)
+
+
+def _partner_hidden(user: User) -> ColumnElement[bool]:
+    """SQL: the follow-up's partner is not visible to `user`, as a self-contained correlated
+    subquery (an alias, not the statement's joined `Partner`), so that SQLAlchemy can re-run
+    it when it refreshes an expired follow-up without a cartesian product."""
+    seen = aliased(Partner)
+    return ~exists().where(seen.id == FollowUp.partner_id, partner_clause(user, seen))
 
 
 def visible_partners(user: User, stmt: Select | None = None) -> Select:
@@ -133,7 +138,7 @@ def visible_follow_ups(user: User, stmt: Select | None = None) -> Select:
         readable = or_(readable, FollowUp.assignee_id == user.id)
     if any(d.get("type") is FollowUp and d.get("expr") is FollowUp
            for d in stmt.column_descriptions):
-        stmt = stmt.options(with_expression(FollowUp.partner_hidden, not_(partner_seen)))
+        stmt = stmt.options(with_expression(FollowUp.partner_hidden, _partner_hidden(user)))
     return stmt.join(Partner, Partner.id == FollowUp.partner_id).where(readable)
 
 

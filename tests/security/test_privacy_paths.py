@@ -354,3 +354,27 @@ def test_lowering_an_interaction_or_contact_is_widening_too(client, db, make, ci
         contact = _api(client, token, "PATCH", f"/contacts/{person.id}",
                        json={"sensitivity": "standard"})
         assert contact.status_code == 403
+
+
+def test_partner_hidden_survives_a_refresh_without_a_cartesian_product(db, make):
+    """`partner_hidden` is re-evaluated when an expired follow-up reloads (after a commit):
+    it must stay right and must not join every partner."""
+    import warnings
+
+    from crm.services import access
+
+    owner, outsider = make.make_user(), make.make_user()
+    partner = make.make_partner(owner, sensitivity="restricted")
+    make.make_partner(owner)  # a second partner: a cartesian product would duplicate rows
+    fu = make.make_follow_up(partner, outsider, title="handed over")
+    db.session.commit()
+    ids = (fu.id, owner.id, outsider.id)
+    for user_id, hidden in ((ids[1], False), (ids[2], True)):
+        db.session.expunge_all()
+        user = db.session.get(type(owner), user_id)
+        loaded = access.get_visible(user, FollowUp, ids[0])
+        assert loaded.partner_hidden is hidden
+        db.session.commit()  # expires it: the next read refreshes with the same options
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert loaded.title == "handed over" and loaded.partner_hidden is hidden
