@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, func
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, func, null
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from crm.extensions import db
@@ -62,7 +62,7 @@ class Partner(db.Model):
     #: the latest interaction the *reader* may see, loaded by `access.visible_partners`
     #: (`with_expression`); anywhere else it falls back to the standard level's date
     last_interaction_seen: Mapped[datetime | None] = query_expression(
-        default_expr=func.coalesce(last_standard_interaction_at.column))
+        default_expr=func.coalesce(last_standard_interaction_at.column, null()))
     archived: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     #: optimistic-concurrency counter (the API's ETag)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -202,10 +202,12 @@ def _greatest_default(element, compiler, **kw):
 def _greatest_sqlite(element, compiler, **kw):
     # max(coalesce(a, b, c), coalesce(b, c, a), …): each argument is itself unless NULL
     args = list(element.clauses)
+    if len(args) == 1:
+        return compiler.process(args[0], **kw)
     rotated = [
         compiler.process(coalesce(*(args[i:] + args[:i])), **kw) for i in range(len(args))
     ]
-    return f"max({', '.join(rotated)})" if len(args) > 1 else rotated[0]
+    return f"max({', '.join(rotated)})"
 
 
 def with_last_interaction_seen(user: User, stmt: Select) -> Select:
