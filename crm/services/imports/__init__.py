@@ -28,9 +28,9 @@ from crm.extensions import db
 from crm.models import AuditEvent, Contact, ImportJob, Partner, PartnerTag, User
 from crm.models.enums import SECTOR_LABELS, SECTORS, STAGES
 
-from . import access, context, countries, partners, timeutil
-from .errors import ValidationError
-from .text import name_key
+from .. import access, context, countries, partners, timeutil
+from ..errors import ValidationError
+from ..text import name_key
 
 CHUNK = 1000
 #: target field → (label, header names that map to it automatically)
