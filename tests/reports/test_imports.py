@@ -11,6 +11,7 @@ from crm.extensions import db as _db
 from crm.models import AuditEvent, Contact, ImportJob, Partner, PartnerTag
 from crm.services import imports
 from crm.services.errors import ValidationError
+from crm.services.imports import writers
 from tests.support import factories as f
 from tests.support.http import csrf_token
 
@@ -162,7 +163,7 @@ def test_failure_rolls_back_the_whole_file(db, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(imports, "_add_contacts", boom)
+    monkeypatch.setattr(writers, "_add_contacts", boom)
     assert task_module.run(job.id) == "failed"
     db.session.expire_all()
     assert db.session.query(Partner).count() == 0
