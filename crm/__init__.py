@@ -5,16 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from flask.typing import ResponseReturnValue
 
 from config import BaseConfig, load_config
+from crm import uow
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class CRMFlask(Flask):
+    """Flask whose every view runs as one unit of work (crm/uow.py): views never commit."""
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        return uow.dispatch(self, super().dispatch_request)
 
 
 def create_app(config_name: str | BaseConfig | None = None, **overrides) -> Flask:
     """Build the application: config, extensions, blueprints, errors, CLI, Celery."""
     config = config_name if isinstance(config_name, BaseConfig) else load_config(config_name)
-    app = Flask(
+    app = CRMFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

@@ -1,12 +1,17 @@
-"""Friendly HTML error pages; JSON errors under /api (the API's envelope)."""
+"""Friendly HTML error pages; JSON errors under /api (the API's envelope).
+
+Every handler rolls back (crm.uow.rollback): an error answer keeps nothing the request
+wrote, even when it was raised before the view ran (a rate limit, a before_request check).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.globals import request_ctx
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from crm import uow
 from crm.services import audit
 from crm.services.access import Forbidden, NotVisible
 
@@ -28,9 +33,7 @@ def record_refusal(action: str, exc: Exception, actor_id: int | None = None) -> 
 
     `actor_id` defaults to the signed-in web user (the API passes its token's user).
     """
-    from crm.extensions import db
-
-    db.session.rollback()
+    uow.rollback()
     actor = actor_id if actor_id is not None else (
         getattr(current_user, "id", None) if current_user else None)
     try:
@@ -39,8 +42,6 @@ def record_refusal(action: str, exc: Exception, actor_id: int | None = None) -> 
                          details={"method": request.method, "path": request.path[:200],
                                   "endpoint": request.endpoint})
     except Exception:  # noqa: BLE001 - an audit outage must not turn a 404 into a 500
-        from flask import current_app
-
         current_app.logger.exception("could not record %s", action)
 
 
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        uow.rollback()
         code = (exc.name or "error").lower().replace(" ", "_")
         response = _render(exc.code or 500, code, exc.description or exc.name)
         return response
@@ -65,8 +67,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def server_error(exc: Exception):
         app.logger.exception("unhandled error", exc_info=exc)
-        from crm.extensions import db
-
-        db.session.rollback()
+        uow.rollback()
         return _render(500, "internal_error",
                        "Something went wrong on our side. It has been logged.")

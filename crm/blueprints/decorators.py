@@ -7,7 +7,15 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user, login_required
 
+from crm.extensions import db
+from crm.models import User
 from crm.services import audit
+
+
+def signed_in_user() -> User:
+    """The signed-in `User` itself, not Flask-Login's proxy (for code that keeps it, such as
+    `login_user`); Flask-Login loaded it into this session, so no query is needed."""
+    return db.session.get(User, current_user.id)
 
 
 def roles_required(*roles: str):

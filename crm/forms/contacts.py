@@ -11,6 +11,8 @@ from crm.services.contacts import language_choices
 
 
 class ContactForm(FlaskForm):
+    #: the template lists `form_errors` (crm.forms.errors.show_service_errors)
+    SHOWS_FORM_ERRORS = True
     DATA_FIELDS = ("name", "title", "email", "phone", "language", "notes", "sensitivity")
 
     name = StringField("Name", validators=[DataRequired(), Length(max=200)],

@@ -59,7 +59,7 @@ class LogInteractionForm(InteractionForm):
                                         validate_choice=False, validators=[Optional()])
     submit = SubmitField("Save interaction")
 
-    #: service error keys → form fields
+    #: service error keys → form fields (crm.forms.errors.show_service_errors)
     FIELD_FOR_ERROR = {"follow_up.title": "follow_up_title", "follow_up.due_at": "follow_up_due",
                        "follow_up.assignee_id": "follow_up_assignee_id"}
 
@@ -70,15 +70,3 @@ class EditInteractionForm(InteractionForm):
 
     FIELD_FOR_ERROR: dict[str, str] = {}
 
-
-def apply_errors(form: FlaskForm, fields: dict[str, str]) -> list[str]:
-    """Put a service's ValidationError messages beside the fields; return the leftovers."""
-    mapping = getattr(form, "FIELD_FOR_ERROR", {})
-    leftovers = []
-    for key, message in fields.items():
-        field = getattr(form, mapping.get(key, key), None)
-        if field is None or not hasattr(field, "errors"):
-            leftovers.append(message)
-            continue
-        field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
-    return leftovers

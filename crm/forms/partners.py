@@ -23,22 +23,14 @@ from crm.models.enums import SECTORS, SENSITIVITIES, STAGES, label
 from crm.services.countries import country_choices
 
 
-def show_service_errors(form: FlaskForm, fields: dict[str, str]) -> None:
-    """Put a service's ValidationError messages beside the fields this form shows."""
-    shown = getattr(form, "DATA_FIELDS", ())
-    for key, message in fields.items():
-        if key in shown:
-            getattr(form, key).errors = [*getattr(form, key).errors, message]
-        else:
-            form.form_errors.append(message)
-
-
 def _optional_int(value):
     return int(value) if value not in (None, "", "None") else None
 
 
 class PartnerForm(FlaskForm):
     #: form field → service key: only these reach `create_partner` / `update_partner`
+    #: the template lists `form_errors` (crm.forms.errors.show_service_errors)
+    SHOWS_FORM_ERRORS = True
     DATA_FIELDS = ("name", "sector", "country", "stage", "owner_id", "collaborator_ids",
                    "sensitivity", "website", "email", "description", "is_member", "tags")
 

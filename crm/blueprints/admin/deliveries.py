@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from crm import uow
 from crm.blueprints.decorators import roles_required
 from crm.celery_app import enqueue
 from crm.extensions import db
@@ -32,6 +33,14 @@ def deliveries_list():
                            title="Email deliveries")
 
 
+def _send(delivery_id: int, ids: list[int]) -> None:
+    """Enqueue the retried email once it is committed, and say whether the queue took it."""
+    sent = enqueue(current_app, "tasks.delivery.send", ids)
+    flash(f"Delivery {delivery_id} queued again." if sent else
+          f"Delivery {delivery_id} queued again; the queue is unreachable, so the next sweep "
+          "will send it.", "success" if sent else "warning")
+
+
 @bp.post("/deliveries/<int:delivery_id>/retry")
 @roles_required("admin")
 def deliveries_retry(delivery_id: int):
@@ -48,9 +57,5 @@ def deliveries_retry(delivery_id: int):
                  object_id=row.id, changes=audit.diff(old, {"status": row.status,
                                                             "attempts": row.attempts}),
                  details={"ids": ids, "last_error": row.last_error})
-    db.session.commit()
-    sent = enqueue(current_app._get_current_object(), "tasks.delivery.send", ids)
-    flash(f"Delivery {row.id} queued again." if sent else
-          f"Delivery {row.id} queued again; the queue is unreachable, so the next sweep will "
-          "send it.", "success" if sent else "warning")
+    uow.after_commit(lambda delivery_id=row.id: _send(delivery_id, ids))
     return redirect(url_for("admin.deliveries", status=request.args.get("status", "")))

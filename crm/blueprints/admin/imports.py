@@ -21,9 +21,11 @@ from flask import (
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from crm import uow
 from crm.blueprints.decorators import roles_required
 from crm.celery_app import enqueue
 from crm.extensions import db
+from crm.forms.errors import show_service_errors
 from crm.forms.imports import MappingForm, UploadForm
 from crm.models import ImportJob
 from crm.services import audit, csvsafe, imports
@@ -70,10 +72,9 @@ def import_partners():
             decoded = imports.decode_upload(data, upload.filename or "", limit)
             job = imports.create_job(current_user, upload.filename or "upload.csv", decoded)
         except ValidationError as exc:
-            db.session.rollback()
-            form.file.errors = list(exc.fields.values())
+            uow.rollback()  # now: `_recent()` below must not autoflush a half-made job
+            show_service_errors(form, exc.fields, fallback="file")
             return render_template("admin/import_upload.html", form=form, jobs=_recent()), 400
-        db.session.commit()
         if decoded.note:
             flash(decoded.note, "warning")
         return redirect(url_for("admin.import_job", job_id=job.id))
@@ -109,12 +110,11 @@ def import_job(job_id: int):
         if not errors and form.start.data:
             job.status = "running"
             job.processed_rows = 0
-            db.session.commit()
-            if not enqueue(current_app._get_current_object(), "tasks.imports.run", job.id):
-                flash("The task queue is not reachable right now; the import will start when "
-                      "a worker is available.", "warning")
+            uow.after_commit(lambda job_id=job.id: _start(job_id))
             return redirect(url_for("admin.import_job", job_id=job.id))
-        db.session.commit()
+        if errors:
+            # deliberate: the chosen mapping is kept although the preview answers 400
+            db.session.commit()
     checked = None
     if not errors:
         try:
@@ -127,6 +127,13 @@ def import_job(job_id: int):
                            errors=errors, limit=PREVIEW_LIMIT), (400 if errors and
                                                                  request.method == "POST"
                                                                  else 200)
+
+
+def _start(job_id: int) -> None:
+    """Hand the committed job to the worker (after the request's commit)."""
+    if not enqueue(current_app, "tasks.imports.run", job_id):
+        flash("The task queue is not reachable right now; the import will start when "
+              "a worker is available.", "warning")
 
 
 @bp.get("/import/<int:job_id>/status")
@@ -148,7 +155,7 @@ def import_results(job_id: int):
     rows = imports.result_rows(job, with_detail=admin)
     audit.record("export", actor=current_user.id, object_type="import_results",
                  object_id=job.id, details={"rows": len(rows), "format": "csv"})
-    db.session.commit()
+    # the unit of work commits this audit event before the first row is streamed
     header = imports.ADMIN_RESULT_HEADER if admin else imports.RESULT_HEADER
     return Response(csvsafe.stream(header, rows),
                     mimetype="text/csv; charset=utf-8",

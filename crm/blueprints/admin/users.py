@@ -8,7 +8,9 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from crm import uow
 from crm.blueprints.decorators import roles_required
+from crm.blueprints.formflow import save_form
 from crm.celery_app import enqueue
 from crm.extensions import db
 from crm.forms.accounts import EditUserForm, InviteForm, TwoFactorPolicyForm, region_choices
@@ -22,18 +24,10 @@ from . import bp
 PER_PAGE = 25
 
 
-def _send(ids: list[int]) -> None:
+def _send_after_commit(ids: list[int]) -> None:
+    """The invitation emails leave once the request's commit has stored them."""
     if ids:
-        enqueue(current_app._get_current_object(), "tasks.delivery.send", ids)
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    for name, message in exc.fields.items():
-        target = getattr(form, name, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = [message]
-        else:
-            flash(message, "danger")
+        uow.after_commit(lambda: enqueue(current_app, "tasks.delivery.send", ids))
 
 
 @bp.get("/users")
@@ -51,20 +45,14 @@ def users():
 @roles_required("admin")
 def users_new():
     form = InviteForm()
-    if form.validate_on_submit():
-        try:
-            user, ids = accounts.invite(
-                current_user, email=form.email.data, name=form.name.data, role=form.role.data,
-                timezone=form.timezone.data, region_scope=form.region_scope.data)
-        except ValidationError as exc:
-            db.session.rollback()
-            _form_errors(form, exc)
-            return render_template("admin/users_form.html", form=form), 422
-        db.session.commit()
-        _send(ids)
+    saved, invited, status = save_form(form, lambda: accounts.invite(
+        current_user, email=form.email.data, name=form.name.data, role=form.role.data,
+        timezone=form.timezone.data, region_scope=form.region_scope.data))
+    if saved:
+        user, ids = invited
+        _send_after_commit(ids)
         flash(f"Invitation sent to {user.email}.", "success")
         return redirect(url_for("admin.users"))
-    status = 422 if form.is_submitted() else 200
     return render_template("admin/users_form.html", form=form), status
 
 
@@ -80,21 +68,13 @@ def _user_or_404(user_id: int) -> User:
 def users_edit(user_id: int):
     user = _user_or_404(user_id)
     form = EditUserForm(obj=user)
-    if form.validate_on_submit():
-        changes = {"name": form.name.data, "role": form.role.data,
-                   "region_scope": form.region_scope.data or None,
-                   "timezone": form.timezone.data, "active": bool(form.active.data)}
-        try:
-            delta = accounts.update_user(current_user, user, changes)
-        except ValidationError as exc:
-            db.session.rollback()
-            user = _user_or_404(user_id)
-            _form_errors(form, exc)
-            return render_template("admin/users_edit.html", form=form, user=user), 422
-        db.session.commit()
+    saved, delta, status = save_form(form, lambda: accounts.update_user(current_user, user, {
+        "name": form.name.data, "role": form.role.data,
+        "region_scope": form.region_scope.data or None,
+        "timezone": form.timezone.data, "active": bool(form.active.data)}))
+    if saved:
         flash(f"Saved {user.name}: {', '.join(delta) or 'nothing changed'}.", "success")
         return redirect(url_for("admin.users_edit", user_id=user.id))
-    status = 422 if form.is_submitted() else 200
     return render_template("admin/users_edit.html", form=form, user=user), status
 
 
@@ -108,11 +88,10 @@ def users_resend(user_id: int):
     try:
         ids = accounts.queue_invitation(user, current_user)
     except ValidationError as exc:
-        db.session.rollback()
+        uow.rollback()  # refused, and the redirect would commit
         flash(str(exc.fields.get("__all__", exc)), "danger")
         return redirect(url_for("admin.users_edit", user_id=user.id))
-    db.session.commit()
-    _send(ids)
+    _send_after_commit(ids)
     flash(f"A new invitation is on its way to {user.email}.", "success")
     return redirect(url_for("admin.users_edit", user_id=user.id))
 
@@ -124,7 +103,6 @@ def users_two_factor_policy():
     if not form.validate_on_submit():
         abort(400)
     accounts.set_two_factor_requirement(current_user, bool(form.require.data))
-    db.session.commit()
     flash("Two-factor sign-in is now " + ("required" if form.require.data else "optional")
           + " for admins and managers.", "success")
     return redirect(url_for("admin.users"))

@@ -2,7 +2,8 @@
 
 The marshmallow schemas in `schemas.py` validate every request and generate the
 OpenAPI 3 document served at /api/v1/openapi.json; /api/docs renders it with the
-vendored Redoc. Views are thin: they parse, call the same services as the web, commit.
+vendored Redoc. Views are thin: they parse and call the same services as the web; the
+request's unit of work (crm/uow.py) commits a 2xx answer and rolls back every error.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from flask import Flask
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint
 
+from . import docs
 from .schemas import ErrorSchema
 
 PREFIX = "/api/v1"
@@ -45,8 +47,6 @@ def spec_kwargs() -> dict:
 
 def register(app: Flask) -> None:
     """Called by crm.blueprints.register_blueprints: the API and its docs page."""
-    from . import docs
-
     api = Api(spec_kwargs=spec_kwargs())
     api.init_app(app)
     api.spec.components.security_scheme(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from marshmallow import RAISE
 
-from crm.extensions import db
 from crm.models import Contact
 from crm.services import access, contacts
 
@@ -52,7 +51,6 @@ def create_contact(data: dict, partner_id: int):
     """Add a contact (sensitivity defaults to the partner's, never lower)."""
     partner = load_partner(partner_id)
     contact = contacts.create_contact(current_user(), partner, data)
-    db.session.commit()
     return with_etag(load(contact.id), 201)
 
 

@@ -14,8 +14,9 @@ from flask import Blueprint, current_app, g, jsonify
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from crm import uow
 from crm.errors import record_refusal
-from crm.extensions import db, limiter
+from crm.extensions import limiter
 from crm.services.access import Forbidden, NotVisible
 from crm.services.errors import ConflictError, ValidationError
 
@@ -74,6 +75,7 @@ def _retry_after() -> str:
 
 
 def _http_error(exc: HTTPException):
+    uow.rollback()
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
     if status == 422 and "messages" in data:
@@ -97,24 +99,24 @@ def _http_error(exc: HTTPException):
 
 
 def _validation(exc: ValidationError):
-    db.session.rollback()
+    uow.rollback()
     return error_response(422, "The request has invalid fields.",
                           {k: str(v) for k, v in exc.fields.items()})
 
 
 def _conflict(exc: ConflictError):
-    db.session.rollback()
+    uow.rollback()
     return error_response(409, str(exc) or "The record changed; fetch it again.")
 
 
 def _integrity(exc: IntegrityError):
-    db.session.rollback()
+    uow.rollback()
     current_app.logger.info("api integrity error: %s", exc.orig)
     return error_response(409, "That conflicts with an existing record.")
 
 
 def _not_visible(_exc: NotVisible):
-    db.session.rollback()
+    uow.rollback()
     return error_response(404, "No such record.")
 
 
@@ -127,7 +129,7 @@ def _forbidden(exc: Forbidden):
 
 def _server_error(exc: Exception):
     current_app.logger.exception("api: unhandled error", exc_info=exc)
-    db.session.rollback()
+    uow.rollback()
     return error_response(500, "Something went wrong on our side. It has been logged.")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from marshmallow import RAISE
 
-from crm.extensions import db
 from crm.models import FollowUp
 from crm.services import access, followups
 
@@ -55,7 +54,6 @@ def create_follow_up(data: dict):
     """Create a follow-up for a partner (assignee defaults to you)."""
     partner = load_partner(data.pop("partner_id"))
     follow_up = followups.create_follow_up(current_user(), partner, data)
-    db.session.commit()
     return with_etag(load(follow_up.id), 201)
 
 
@@ -66,5 +64,4 @@ def complete_follow_up(follow_up_id: int):
     """Mark it done (again: no change; a cancelled one answers 409)."""
     follow_up = load(follow_up_id)
     followups.complete(current_user(), follow_up)
-    db.session.commit()
     return with_etag(load(follow_up_id))

@@ -69,6 +69,7 @@ def _touch(row: ApiToken) -> None:
         return
     db.session.execute(update(ApiToken).where(ApiToken.id == row.id)
                        .values(last_used_at=now))
+    # deliberate: the token was used even if this request fails and rolls back
     db.session.commit()
 
 

@@ -6,7 +6,6 @@ from marshmallow import RAISE
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from crm.extensions import db
 from crm.models import Contact, Interaction, User
 from crm.services import access, interactions
 
@@ -75,7 +74,6 @@ def create_interaction(data: dict):
     follow_up = data.pop("follow_up", None)
     interaction = interactions.log_interaction(current_user(), partner, data,
                                                follow_up=follow_up)
-    db.session.commit()
     return with_etag(load(interaction.id), 201)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from marshmallow import RAISE
 from sqlalchemy.orm import selectinload
 
-from crm.extensions import db
 from crm.models import Partner
 from crm.services import partners
 
@@ -60,7 +59,6 @@ def list_partners(args: dict):
 def create_partner(data: dict):
     """Create a partner (owner defaults to you)."""
     partner = partners.create_partner(current_user(), data)
-    db.session.commit()
     return with_etag(load(partner.id), 201)
 
 
@@ -76,5 +74,4 @@ def archive_partner(partner_id: int):
     partner = load(partner_id)
     if not partner.archived:
         partners.archive_partner(current_user(), partner)
-        db.session.commit()
     return with_etag(load(partner_id))

@@ -10,8 +10,6 @@ from typing import Any
 
 from marshmallow import Schema
 
-from crm.extensions import db
-
 from . import bp
 from .guard import current_user
 from .helpers import (
@@ -37,7 +35,6 @@ def get_and_patch(rule: str, *, name: str, tag: str, out: type[Schema],
         record = load(*ids.values())
         check_if_match(record)
         update(current_user(), record, data)
-        db.session.commit()
         return with_etag(load(*ids.values()))
 
     get_one.__doc__ = f"One {name.replace('_', ' ')}."

@@ -19,10 +19,11 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from crm import security
+from crm import security, uow
 from crm.celery_app import enqueue
 from crm.extensions import db, limiter
 from crm.forms.auth import ForgotPasswordForm, LoginForm, SetPasswordForm, TwoFactorForm
+from crm.forms.errors import show_service_errors
 from crm.models import User
 from crm.services import accounts, audit, links, users
 from crm.services.errors import ValidationError
@@ -71,7 +72,6 @@ def _finish_login(user: User, *, remember: bool, next_url: str | None, method: s
     security.start_session(user, remember=bool(remember))
     audit.record("auth.login", actor=user, object_type="user", object_id=user.id,
                  details={"method": method, "remember": bool(remember)})
-    db.session.commit()
     if accounts.must_enrol(user):
         flash("Your network requires two-factor sign-in for your role: set it up now.", "info")
         return redirect(url_for("settings.two_factor"))
@@ -87,13 +87,11 @@ def login():
     if form.validate_on_submit():
         user = users.authenticate(form.email.data, form.password.data)
         if user is None:
-            db.session.rollback()
             audit.record_now("auth.login_failed", actor=None,
                              details={"email": form.email.data[:254]})
             flash("That email and password do not match an active account.", "danger")
             return render_template("auth/login.html", form=form), 401
-        if user.totp_enabled:
-            db.session.commit()  # a rehashed password and last_login_at
+        if user.totp_enabled:  # the redirect commits a rehashed password and last_login_at
             session.clear()
             session["2fa"] = {"uid": user.id, "v": user.session_version, "at": time.time(),
                               "remember": bool(form.remember.data),
@@ -129,16 +127,17 @@ def two_factor():
             return _two_factor_locked(form, locked)
         method = accounts.second_factor_ok(user, form.code.data)
         if method is None:
-            db.session.rollback()
+            uow.rollback()
             audit.record_now("auth.two_factor_failed", actor=user.id, object_type="user",
                              object_id=user.id)
             config = current_app.config
             ids = accounts.record_two_factor_failure(
                 user, max_failures=config["TWO_FACTOR_MAX_FAILURES"],
                 lockout=config["TWO_FACTOR_LOCKOUT"], ip=request.remote_addr)
+            # deliberate: the failure counts toward the lockout although the answer is 401/429
             db.session.commit()
             if ids:
-                enqueue(current_app._get_current_object(), "tasks.delivery.send", ids)
+                enqueue(current_app, "tasks.delivery.send", ids)
                 db.session.refresh(user)
                 return _two_factor_locked(form, user.two_factor_locked_until)
             form.code.errors = ["That code does not match. Try the current code, or a "
@@ -167,7 +166,6 @@ def logout():
     audit.record("auth.logout", actor=current_user.id, object_type="user",
                  object_id=current_user.id)
     security.end_session("sign_out")
-    db.session.commit()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -179,9 +177,8 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         ids = accounts.request_password_reset(form.email.data)
-        db.session.commit()
         if ids:
-            enqueue(current_app._get_current_object(), "tasks.delivery.send", ids)
+            uow.after_commit(lambda: enqueue(current_app, "tasks.delivery.send", ids))
         return render_template("auth/forgot_password_sent.html")
     return render_template("auth/forgot_password.html", form=form)
 
@@ -202,14 +199,12 @@ def _link_page(purpose: str, token: str, template: str):
                 action="user.invitation_accepted" if purpose == accounts.INVITATION
                 else "user.password_reset")
         except links.LinkError as exc:
-            db.session.rollback()
             return render_template("auth/link_error.html", reason=exc.reason,
                                    purpose=purpose), 400
         except ValidationError as exc:
-            db.session.rollback()
-            form.password.errors = [exc.fields.get("password", str(exc))]
+            uow.rollback()
+            show_service_errors(form, exc.fields, fallback="password")
             return render_template(template, form=form, user=user), 422
-        db.session.commit()
         if user.totp_enabled:
             flash("Your password is changed. Sign in with it and your code.", "success")
             return redirect(url_for("auth.login"))

@@ -24,7 +24,7 @@ def _thresholds() -> engagement.Thresholds:
 @bp.get("/")
 @login_required
 def index():
-    user = current_user._get_current_object()
+    user = current_user
     overview = user.role in OVERVIEW_ROLES
     return render_template(
         "dashboard/index.html",
@@ -42,22 +42,22 @@ def index():
 @bp.get("/dashboard/data/interactions-by-month.json")
 @login_required
 def interactions_by_month():
-    return jsonify(dashboard.interactions_by_month(current_user._get_current_object()))
+    return jsonify(dashboard.interactions_by_month(current_user))
 
 
 @bp.get("/dashboard/data/partners-by-stage.json")
 @login_required
 def partners_by_stage():
-    return jsonify(dashboard.partners_by_stage(current_user._get_current_object()))
+    return jsonify(dashboard.partners_by_stage(current_user))
 
 
 @bp.get("/dashboard/data/coverage.json")
 @roles_required(*OVERVIEW_ROLES)
 def coverage():
-    return jsonify(dashboard.coverage_matrix(current_user._get_current_object()))
+    return jsonify(dashboard.coverage_matrix(current_user))
 
 
 @bp.get("/dashboard/data/countries.json")
 @roles_required(*OVERVIEW_ROLES)
 def countries():
-    return jsonify(dashboard.country_counts(current_user._get_current_object()))
+    return jsonify(dashboard.country_counts(current_user))

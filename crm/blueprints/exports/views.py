@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response, abort, request, stream_with_context
 from flask_login import current_user, login_required
 
-from crm.extensions import db
 from crm.services import csvsafe, exports, timeutil
 from crm.services.errors import ValidationError
 
@@ -13,13 +12,13 @@ from . import bp
 
 
 def _export(kind: str) -> Response:
-    user = current_user._get_current_object()
+    user = current_user
     try:
         export = exports.build(kind, user, request.args)
     except ValidationError as exc:
         abort(400, "Cannot export with these filters: " + "; ".join(
             f"{k}: {v}" for k, v in exc.fields.items()))
-    db.session.commit()  # the audit event is stored before the data leaves
+    # the unit of work (crm/uow.py) commits the audit event before the first row is streamed
     filename = f"{kind}-{timeutil.now_utc():%Y%m%d-%H%M}.csv"
     return Response(stream_with_context(csvsafe.stream(export.header, export.rows)),
                     mimetype="text/csv; charset=utf-8",

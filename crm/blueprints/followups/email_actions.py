@@ -11,7 +11,6 @@ from flask import current_app, render_template, request
 from flask_login import current_user, login_required
 
 from crm import security
-from crm.extensions import db
 from crm.services import links, reminders, timeutil
 from crm.services.errors import ConflictError, ValidationError
 
@@ -43,11 +42,9 @@ def email_action(token: str):
             data = links.peek(secret, purpose, token, LINK_MAX_AGE)
         target = reminders.action_target(data)
     except links.LinkError as exc:
-        db.session.rollback()
         return _page(410 if exc.reason in ("expired", "used") else 404,
                      error=_LINK_ERRORS[exc.reason])
     except reminders.ActionRefused as exc:
-        db.session.rollback()
         return _page(409, error=exc.reason)
     if request.method == "GET":
         return _page(target=target, token=token, tz=target.user.timezone,
@@ -55,13 +52,10 @@ def email_action(token: str):
     shown = {"title": target.follow_up.title, "partner": target.follow_up.partner.name}
     try:
         fu = reminders.apply_action(target)
-        due_at = fu.due_at
-        db.session.commit()
     except (ValidationError, ConflictError) as exc:
-        db.session.rollback()
         return _page(409, error=str(exc) or "This follow-up cannot be changed now.")
     return _page(done=True, target=target, shown=shown,
-                 until=timeutil.to_local(due_at, target.user.timezone))
+                 until=timeutil.to_local(fu.due_at, target.user.timezone))
 
 
 @bp.get("/reminders")

@@ -19,9 +19,10 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from crm import uow
 from crm.blueprints.auth.views import safe_next
 from crm.blueprints.decorators import writer_required
-from crm.blueprints.interactions.formflow import save_form
+from crm.blueprints.formflow import save_form
 from crm.blueprints.interactions.views import partner_page_url
 from crm.extensions import db
 from crm.forms.followups import ActionForm, FollowUpForm, ReassignForm, SnoozeForm
@@ -57,10 +58,6 @@ def _partner_for(raw) -> Partner | None:
     return access.get_visible(current_user, Partner, raw)
 
 
-def _partner_url(partner_id: int) -> str:
-    return partner_page_url(partner_id) or url_for("followups.index")
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @writer_required
 def new():
@@ -85,7 +82,7 @@ def new():
     }))
     if saved:
         flash(f"Follow-up “{fu.title}” added.", "success")
-        return redirect(_partner_url(partner.id))
+        return redirect(partner_page_url(partner.id))
     return render_template("followups/new.html", form=form, partner=partner), status
 
 
@@ -107,7 +104,8 @@ def _done(fu: FollowUp, message: str, status: int = 200):
 
 
 def _refused(fu: FollowUp, exc: Exception):
-    db.session.rollback()
+    """Nothing is kept: the answer is a 2xx row or a redirect, which would commit."""
+    uow.rollback()
     if isinstance(exc, ValidationError):
         return _done(fu, next(iter(exc.fields.values())), 422)
     return _done(fu, str(exc), 409)
@@ -120,7 +118,6 @@ def _act(id: int, action, message: str, *args):
     fu = _load(id)
     try:
         action(current_user, fu, *args)
-        db.session.commit()
     except (ValidationError, ConflictError) as exc:
         return _refused(fu, exc)
     return _done(fu, message.format(title=fu.title))
@@ -160,7 +157,6 @@ def snooze(id: int):
     until = followups.local_due(day, tz)
     try:
         followups.snooze(current_user, fu, until)
-        db.session.commit()
     except (ValidationError, ConflictError) as exc:
         return _refused(fu, exc)
     return _done(fu, f"Snoozed until {timeutil.to_local(until, tz):%a %d %b}: {fu.title}.")

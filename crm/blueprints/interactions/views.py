@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -14,15 +13,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from werkzeug.routing import BuildError
 
 from crm.blueprints.decorators import writer_required
+from crm.blueprints.formflow import save_form
 from crm.extensions import db
 from crm.forms.interactions import EditInteractionForm, LogInteractionForm
 from crm.models import Interaction, Partner
 from crm.services import access, audit, followups, interactions, people, timeutil
-
-from .formflow import save_form
 
 bp = Blueprint("interactions", __name__)
 
@@ -36,24 +33,9 @@ def _sensitivity_context(partner: Partner | None) -> dict:
 
 
 @bp.app_template_global("partner_page_url")
-def partner_page_url(partner_id: int) -> str | None:
-    """The partner page (built by the partners area), or None while it does not exist."""
-    if "partners.show" not in current_app.view_functions:
-        return None
-    try:
-        return url_for("partners.show", partner_id=partner_id)
-    except BuildError:
-        return url_for("partners.show", id=partner_id)
-
-
-def _partner_url(partner_id: int) -> str:
-    return partner_page_url(partner_id) or url_for("followups.index")
-
-
-def _autocomplete_url() -> str | None:
-    if "partners.autocomplete" in current_app.view_functions:
-        return url_for("partners.autocomplete")
-    return None
+def partner_page_url(partner_id: int) -> str:
+    """The partner page (templates and the interaction and follow-up views link to it)."""
+    return url_for("partners.show", partner_id=partner_id)
 
 
 def _load_partner(raw) -> Partner | None:
@@ -64,11 +46,8 @@ def _load_partner(raw) -> Partner | None:
 
 
 def _fill_partner_choices(form: LogInteractionForm, partner: Partner | None) -> None:
+    """Only the chosen partner: the others come from the partner autocomplete."""
     chosen = [(partner.id, partner.name)] if partner else []
-    if _autocomplete_url() is None:  # no autocomplete yet: a plain list of visible partners
-        others = [(p.id, p.name) for p in interactions.partner_choices(current_user)
-                  if not partner or p.id != partner.id]
-        chosen += others
     form.partner_id.choices = [("", "Choose a partner…"), *chosen]
 
 
@@ -150,11 +129,11 @@ def new():
         current_user, partner, _service_data(form), _follow_up_data(form)))
     if saved:
         flash(f"Interaction with {partner.name} saved.", "success")
-        return redirect(_partner_url(interaction.partner_id))
+        return redirect(partner_page_url(interaction.partner_id))
     _fill_colleagues(form)
     return render_template(
         "interactions/new.html", form=form, partner=partner,
-        autocomplete_url=_autocomplete_url(), **_sensitivity_context(partner),
+        autocomplete_url=url_for("partners.autocomplete"), **_sensitivity_context(partner),
     ), status
 
 
@@ -193,13 +172,12 @@ def edit(id: int):
         if interaction.sensitivity != "standard":
             audit.record("interaction.view", actor=current_user, object_type="interaction",
                          object_id=interaction.id, details={"sensitivity": interaction.sensitivity})
-            db.session.commit()
     saved, _, status = save_form(form, lambda: interactions.update_interaction(
         current_user, interaction, _service_data(form),
         expected_version=_int_or_400(form.version.data)))
     if saved:
         flash("Interaction updated.", "success")
-        return redirect(_partner_url(interaction.partner_id))
+        return redirect(partner_page_url(interaction.partner_id))
     _fill_colleagues(form)
     return render_template("interactions/edit.html", form=form, interaction=interaction,
                            partner=partner, floor=partner.sensitivity,
@@ -216,10 +194,3 @@ def people_search(others: bool):
     rows = people.search(current_user, request.args.get("q") or "",
                          exclude_id=current_user.id if others else None)
     return jsonify({"items": [{"id": i, "name": n} for i, n in rows]})
-
-
-@bp.get("/")
-@login_required
-def index():
-    """The old placeholder address: send people to the form."""
-    return redirect(url_for("interactions.new"))

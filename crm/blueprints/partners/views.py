@@ -17,8 +17,9 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.blueprints.decorators import writer_required
+from crm.blueprints.formflow import call_service
 from crm.extensions import db
-from crm.forms.partners import PartnerForm, show_service_errors
+from crm.forms.partners import PartnerForm
 from crm.models import Contact, FollowUp, Partner
 from crm.models.enums import HEALTH_STATES, SECTORS, STAGES, label
 from crm.services import (
@@ -121,17 +122,14 @@ def show(partner_id: int):
             FollowUp.partner_id == partner.id, FollowUp.status == "open"
         ).options(joinedload(FollowUp.assignee)).order_by(FollowUp.due_at).limit(20)).all()
     page = timeline.partner_timeline(current_user, partner)
-    html = render_template(
+    if partner.sensitivity != "standard":
+        audit.record("partner.view", actor=current_user, object_type="partner",
+                     object_id=partner.id, details={"sensitivity": partner.sensitivity})
+    return render_template(
         "partners/show.html", partner=partner, contacts=contacts,
         open_follow_ups=open_follow_ups, timeline=page, now=timeutil.now_utc(),
         health=engagement.health_of(partner, thresholds=_thresholds()),
     )
-    if partner.sensitivity != "standard":
-        # rendered first: committing expires the loaded relationships the page needs
-        audit.record("partner.view", actor=current_user, object_type="partner",
-                     object_id=partner.id, details={"sensitivity": partner.sensitivity})
-        db.session.commit()
-    return html
 
 
 @bp.get("/<int:partner_id>/timeline")
@@ -163,13 +161,9 @@ def new():
         if duplicates and not form.confirm_duplicate.data:
             form.confirm_duplicate.errors = ["Tick this box if it is a different organisation."]
         else:
-            try:
-                partner = partners.create_partner(current_user, form.service_data())
-                db.session.commit()
-            except ValidationError as exc:
-                db.session.rollback()
-                show_service_errors(form, exc.fields)
-            else:
+            saved, partner, _ = call_service(
+                form, lambda: partners.create_partner(current_user, form.service_data()))
+            if saved:
                 flash(f"Partner “{partner.name}” created.", "success")
                 return redirect(url_for("partners.show", partner_id=partner.id))
     return render_template("partners/form.html", form=form, partner=None,
@@ -194,13 +188,9 @@ def edit(partner_id: int):
             form.form_errors.append("Someone else changed this partner while you were editing. "
                                     "Reload the page to see their changes.")
         else:
-            try:
-                partners.update_partner(current_user, partner, form.service_data())
-                db.session.commit()
-            except ValidationError as exc:
-                db.session.rollback()
-                show_service_errors(form, exc.fields)
-            else:
+            saved, _, _ = call_service(
+                form, lambda: partners.update_partner(current_user, partner, form.service_data()))
+            if saved:
                 flash("Partner saved.", "success")
                 return redirect(url_for("partners.show", partner_id=partner_id))
     status = 200 if request.method == "GET" else 422
@@ -218,7 +208,6 @@ def _region_map() -> dict[str, str]:
 def set_archived(partner_id: int, archived: bool):
     partner = access.get_visible(current_user, Partner, partner_id)
     (partners.archive_partner if archived else partners.unarchive_partner)(current_user, partner)
-    db.session.commit()
     flash(f"“{partner.name}” archived: it no longer shows in lists; its history is kept."
           if archived else f"“{partner.name}” restored.", "success")
     return redirect(url_for("partners.show", partner_id=partner_id))

@@ -17,7 +17,6 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from crm.extensions import db
 from crm.forms.reports import ReportFilterForm
 from crm.services import audit, csvsafe, engagement, reports
 from crm.services.errors import ValidationError
@@ -38,7 +37,7 @@ def _compute(name: str, args, *, full: bool = False):
     """(period, filters, data) for report `name`; ValidationError for bad filters.
 
     `full`: the CSV lists every silent partner; the page stops at SILENCE_LIMIT rows."""
-    user = current_user._get_current_object()
+    user = current_user
     period = reports.period_from(args, user.timezone)
     filters = reports.Filters.from_args(args)
     thresholds = engagement.Thresholds.from_config(current_app.config)
@@ -61,7 +60,7 @@ def index():
     if name not in REPORTS:
         abort(404)
     form = ReportFilterForm(request.args, report=name).set_choices(
-        reports.owners(current_user._get_current_object()))
+        reports.owners(current_user))
     errors: dict[str, str] = {}
     period = filters = data = None
     try:
@@ -86,7 +85,7 @@ def download(name: str):
     header, rows = csv_rows.build(name, data, period)
     audit.record("export", actor=current_user.id, object_type=f"report:{name}",
                  details={"filters": dict(request.args), "rows": len(rows), "format": "csv"})
-    db.session.commit()
+    # the unit of work (crm/uow.py) commits the audit event before the first row is streamed
     filename = f"report-{name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
     return Response(stream_with_context(csvsafe.stream(header, rows)),
                     mimetype="text/csv; charset=utf-8",

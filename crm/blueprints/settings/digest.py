@@ -8,11 +8,11 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, RadioField, SelectField, SubmitField
 
-from crm import mail, security
+from crm import mail, security, uow
+from crm.blueprints.formflow import save_form
 from crm.extensions import csrf, db
 from crm.models import User
 from crm.services import digests, engagement, links, timeutil
-from crm.services.errors import ValidationError
 
 from . import bp
 
@@ -29,16 +29,15 @@ class DigestForm(FlaskForm):
 
 
 def _form_page(form: DigestForm, status: int = 200):
-    user = current_user._get_current_object()
     return render_template(
-        "settings/digest.html", form=form, user=user,
-        next_at=digests.next_digest_at(user, timeutil.now_utc())), status
+        "settings/digest.html", form=form, user=current_user,
+        next_at=digests.next_digest_at(current_user, timeutil.now_utc())), status
 
 
 @bp.get("/digest")
 @login_required
 def digest():
-    user = current_user._get_current_object()
+    user = current_user
     form = DigestForm(data={"frequency": user.digest_frequency, "weekday": user.digest_weekday,
                             "hour": user.digest_hour, "always": user.digest_always})
     return _form_page(form)
@@ -48,19 +47,12 @@ def digest():
 @login_required
 def digest_save():
     form = DigestForm()
-    if not form.validate_on_submit():
-        return _form_page(form, 422)
-    user = current_user._get_current_object()
-    try:
-        changes = digests.update_preferences(
-            user, frequency=form.frequency.data, weekday=form.weekday.data,
-            hour=form.hour.data, always=form.always.data, actor=user)
-    except ValidationError as exc:
-        db.session.rollback()
-        for name, message in exc.fields.items():
-            getattr(form, name, form.frequency).errors = [message]
-        return _form_page(form, 422)
-    db.session.commit()
+    saved, changes, status = save_form(form, lambda: digests.update_preferences(
+        current_user, frequency=form.frequency.data, weekday=form.weekday.data,
+        hour=form.hour.data, always=form.always.data, actor=current_user),
+        fallback="frequency")
+    if not saved:
+        return _form_page(form, status)
     flash("Your digest preferences are saved." if changes else "Nothing changed.", "success")
     return redirect(url_for("settings.digest"))
 
@@ -68,7 +60,7 @@ def digest_save():
 def _preview_user() -> User:
     wanted = request.args.get("user_id", type=int)
     if wanted is None or wanted == current_user.id:
-        return current_user._get_current_object()
+        return current_user
     if not current_user.is_admin:
         abort(404)
     return db.session.get(User, wanted) or abort(404)
@@ -126,13 +118,11 @@ def digest_unsubscribe(token: str):
             return render_template("settings/digest_unsubscribe.html", user=user,
                                    token=token, done=False)
         user = digests.unsubscribe(secret, token)
-        db.session.commit()
     except links.LinkError as exc:
-        db.session.rollback()
         return render_template("settings/digest_unsubscribe.html", error=_LINK_MESSAGES.get(
             exc.reason, _LINK_MESSAGES["invalid"])), 400
     except IntegrityError:  # a concurrent use of the same link won the race
-        db.session.rollback()
+        uow.rollback()  # now: the failed flush leaves the session unusable for the page
         return render_template("settings/digest_unsubscribe.html",
                                error=_LINK_MESSAGES["used"]), 400
     return render_template("settings/digest_unsubscribe.html", user=user, done=True)

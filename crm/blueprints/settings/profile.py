@@ -6,16 +6,16 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from crm import security
-from crm.extensions import db
+from crm.blueprints.decorators import signed_in_user
+from crm.blueprints.formflow import save_form
 from crm.forms.profile import ChangePasswordForm, ProfileForm
 from crm.services import accounts
-from crm.services.errors import ValidationError
 
 from . import bp
 
 
 def _render(profile_form=None, password_form=None, status: int = 200):
-    user = current_user._get_current_object()
+    user = current_user
     profile_form = profile_form or ProfileForm(obj=user)
     return render_template(
         "settings/profile.html", user=user, profile_form=profile_form,
@@ -35,16 +35,10 @@ def index():
 @login_required
 def update_profile():
     form = ProfileForm()
-    if not form.validate_on_submit():
-        return _render(profile_form=form, status=422)
-    try:
-        accounts.update_profile(current_user, name=form.name.data, timezone=form.timezone.data)
-    except ValidationError as exc:
-        db.session.rollback()
-        for name, message in exc.fields.items():
-            getattr(form, name, form.name).errors = [message]
-        return _render(profile_form=form, status=422)
-    db.session.commit()
+    saved, _, status = save_form(form, lambda: accounts.update_profile(
+        current_user, name=form.name.data, timezone=form.timezone.data), fallback="name")
+    if not saved:
+        return _render(profile_form=form, status=status)
     flash("Your profile is saved.", "success")
     return redirect(url_for("settings.index"))
 
@@ -54,19 +48,13 @@ def update_profile():
 def change_password():
     """Change the password; every other session ends, this one is signed in afresh."""
     form = ChangePasswordForm()
-    if not form.validate_on_submit():
-        return _render(password_form=form, status=422)
-    user = current_user._get_current_object()
-    try:
-        accounts.change_password(user, form.current_password.data, form.new_password.data)
-    except ValidationError as exc:
-        db.session.rollback()
-        for name, message in exc.fields.items():
-            getattr(form, name, form.new_password).errors = [message]
-        return _render(password_form=form, status=422)
+    user = signed_in_user()
+    saved, _, status = save_form(form, lambda: accounts.change_password(
+        user, form.current_password.data, form.new_password.data), fallback="new_password")
+    if not saved:
+        return _render(password_form=form, status=status)
     # the new session_version: this browser gets a new sign-in, every other one ends
     security.start_session(user, remember=False)
-    db.session.commit()
     flash("Your password is changed. Other sessions have been signed out and your API "
           "tokens revoked.", "success")
     return redirect(url_for("settings.index"))

@@ -6,8 +6,10 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from crm import security
+from crm import security, uow
+from crm.blueprints.auth.views import safe_next
 from crm.extensions import db, limiter
+from crm.forms.errors import show_service_errors
 from crm.forms.profile import ConfirmTwoFactorForm, PasswordConfirmForm
 from crm.services import accounts, audit, passwords, totp
 from crm.services.errors import ValidationError
@@ -16,8 +18,9 @@ from . import bp
 
 
 def _enrol_page(form: ConfirmTwoFactorForm | None = None, status: int = 200):
-    user = current_user._get_current_object()
+    user = current_user
     secret = accounts.pending_totp_secret(user)
+    # deliberate: the secret shown in the QR code is kept even when this page answers 422
     db.session.commit()
     uri = totp.provisioning_uri(user, secret)
     return render_template(
@@ -50,10 +53,9 @@ def two_factor_confirm():
     try:
         codes = accounts.confirm_two_factor(current_user, form.code.data)
     except ValidationError as exc:
-        db.session.rollback()
-        form.code.errors = [exc.fields.get("code", str(exc))]
+        uow.rollback()
+        show_service_errors(form, exc.fields, fallback="code")
         return _enrol_page(form, 422)
-    db.session.commit()
     flash("Two-factor sign-in is on.", "success")
     return render_template("settings/two_factor_codes.html", codes=codes)
 
@@ -66,10 +68,9 @@ def two_factor_recovery_codes():
         try:
             codes = accounts.regenerate_recovery_codes(current_user, form.password.data)
         except ValidationError as exc:
-            db.session.rollback()
+            uow.rollback()  # refused, and the redirect would commit
             flash(exc.fields.get("password", str(exc)), "danger")
             return redirect(url_for("settings.two_factor"))
-        db.session.commit()
         return render_template("settings/two_factor_codes.html", codes=codes)
     flash("Enter your password to make new recovery codes.", "danger")
     return redirect(url_for("settings.two_factor"))
@@ -83,10 +84,9 @@ def two_factor_disable():
         try:
             accounts.disable_two_factor(current_user, form.password.data)
         except ValidationError as exc:
-            db.session.rollback()
+            uow.rollback()  # refused, and the redirect would commit
             flash(exc.fields.get("password", str(exc)), "danger")
             return redirect(url_for("settings.two_factor"))
-        db.session.commit()
         flash("Two-factor sign-in is off.", "info")
         return redirect(url_for("settings.index"))
     flash("Enter your password to turn two-factor sign-in off.", "danger")
@@ -105,17 +105,14 @@ def _reauth_key() -> str:
                methods=["POST"], deduct_when=lambda response: response.status_code != 303)
 def confirm_password():
     """Re-authentication for sensitive steps: the password again, then back to `next`."""
-    from crm.blueprints.auth.views import safe_next
-
     next_url = safe_next(request.values.get("next")) or url_for("settings.index")
     form = PasswordConfirmForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
+        user = current_user
         if passwords.verify_password(user.password_hash, form.password.data or ""):
             security.mark_reauthenticated()
             audit.record("auth.reauthenticated", actor=user, object_type="user",
                          object_id=user.id)
-            db.session.commit()
             return redirect(next_url, code=303)
         audit.record_now("auth.reauth_failed", actor=user.id, object_type="user",
                          object_id=user.id)

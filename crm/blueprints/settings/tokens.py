@@ -73,9 +73,8 @@ def create_token():
     expires_at = None
     if form.expires_on.data:
         expires_at = timeutil.local_day_at(form.expires_on.data, 0, current_user.timezone)
-    _row, plain = tokens.create_token(current_user._get_current_object(),
-                                      form.name.data.strip(), expires_at=expires_at)
-    db.session.commit()
+    _row, plain = tokens.create_token(current_user, form.name.data.strip(),
+                                      expires_at=expires_at)
     return _render(new_token=plain, status=201)
 
 
@@ -89,7 +88,6 @@ def revoke_token(token_id: int):
     if row is None:
         abort(404)
     if row.revoked_at is None:
-        tokens.revoke(row, current_user._get_current_object())
-        db.session.commit()
+        tokens.revoke(row, current_user)
         flash(f"The token “{row.name}” is revoked; it no longer works.", "success")
     return redirect(url_for("settings.tokens"))
