@@ -23,7 +23,7 @@ from crm.models.enums import HEALTH_STATES, SECTORS, SENSITIVITIES, STAGES
 
 from . import access, audit, countries, engagement, timeutil
 from .errors import ValidationError
-from .text import name_key
+from .text import like_escape, name_key
 
 #: the keys create/update read from `data`; anything else is ignored
 FIELDS = ("name", "sector", "country", "stage", "owner_id", "sensitivity", "website", "email",
@@ -87,7 +87,7 @@ def partner_query(user: User, filters: Mapping[str, str], *, now: datetime | Non
         raise ValidationError(errors)
     stmt = access.visible_partners(user, select(Partner))
     if "q" in valid:
-        key = _like_escape(name_key(valid["q"]))
+        key = like_escape(name_key(valid["q"]))
         stmt = stmt.where(Partner.name_key.like(f"%{key}%", escape="\\"))
     for column in ("sector", "country", "region", "stage"):
         if column in valid:
@@ -108,10 +108,6 @@ def partner_query(user: User, filters: Mapping[str, str], *, now: datetime | Non
     return stmt.order_by(*_order(valid.get("sort", "name"), last_seen))
 
 
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def tag_suggestions(user: User, q: str, limit: int = 20) -> list[str]:
     """Tags on partners `user` may see that contain `q` (the tag filter's autocomplete):
     names can come from confidential partners, so they are scoped like every list."""
@@ -120,7 +116,7 @@ def tag_suggestions(user: User, q: str, limit: int = 20) -> list[str]:
         return []
     stmt = access.visible_partners(
         user, select(PartnerTag.tag).join(Partner, Partner.id == PartnerTag.partner_id)
-    ).where(PartnerTag.tag.like(f"%{_like_escape(key)}%", escape="\\"))
+    ).where(PartnerTag.tag.like(f"%{like_escape(key)}%", escape="\\"))
     return list(db.session.scalars(stmt.distinct().order_by(PartnerTag.tag).limit(limit)))
 
 

@@ -17,11 +17,9 @@ from sqlalchemy import func, select
 from crm.extensions import db
 from crm.models import User
 
+from .text import like_escape
+
 SEARCH_LIMIT = 20
-
-
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def may_browse(reader: User | None) -> bool:
@@ -40,7 +38,7 @@ def search(reader: User | None, q: str, limit: int = SEARCH_LIMIT,
         stmt = stmt.where(User.id != exclude_id)
     q = (q or "").strip()[:100]
     if q:
-        pattern = f"%{_like_escape(q.lower())}%"
+        pattern = f"%{like_escape(q.lower())}%"
         stmt = stmt.where(func.lower(User.name).like(pattern, escape="\\"))
     stmt = stmt.order_by(func.lower(User.name), User.id).limit(limit)
     return [(row.id, row.name) for row in db.session.execute(stmt)]

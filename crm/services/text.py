@@ -13,3 +13,9 @@ def name_key(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name or "")
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped.casefold()).strip()
+
+
+def like_escape(value: str) -> str:
+    """`value` with LIKE's wildcards escaped by a backslash, to use with `escape="\\\\"`, so
+    a search for '50%' or 'a_b' matches those characters rather than anything."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
