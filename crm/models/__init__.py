@@ -4,9 +4,10 @@ from .audit import AuditEvent
 from .contact import Contact
 from .delivery import Delivery
 from .followup import FollowUp
-from .imports import ImportJob, SiteSetting
+from .imports import ImportJob
 from .interaction import Interaction, interaction_contacts, interaction_staff
 from .partner import Partner, PartnerTag, StageChange, partner_collaborators
+from .settings import SiteSetting
 from .user import ApiToken, UsedLinkToken, User
 
 __all__ = [

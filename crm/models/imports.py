@@ -36,12 +36,3 @@ class ImportJob(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class SiteSetting(db.Model):
-    """Network-wide switches an admin can change (e.g. require two-factor for managers)."""
-
-    __tablename__ = "site_settings"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[dict | None] = mapped_column(JSON)

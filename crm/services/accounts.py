@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, or_, select, update
 from crm.extensions import db
 from crm.models import User
 from crm.models.enums import ROLES
-from crm.models.imports import SiteSetting
+from crm.models.settings import SiteSetting
 from crm.models.user import UserLogin
 
 from . import (
