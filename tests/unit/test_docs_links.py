@@ -1,0 +1,150 @@
+"""Every relative link in README.md and docs/ leads somewhere.
+
+The README is the front door and the deep sections live in docs/; a section moved or
+renamed must not leave a dead link behind. Checked: markdown links and images
+(`[text](target)`, `![alt](target)`, reference definitions `[id]: target`) and HTML
+`src`/`href` attributes, outside code. A target must be an existing file or folder; a
+`#anchor` into a markdown file (or into the same page) must name one of its headings,
+slugged the way GitHub does.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+INLINE = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+.*)?$")
+HTML_ATTR = re.compile(r"""\b(?:src|href)\s*=\s*["']([^"']+)["']""")
+FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
+HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
+
+
+def documents() -> list[Path]:
+    """README.md and every markdown file under docs/."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def prose_lines(text: str, *, keep_code_spans: bool = False) -> list[tuple[int, str]]:
+    """(line number, line) outside fenced code blocks, inline code spans blanked unless kept
+    (a heading's anchor keeps the text of its code spans)."""
+    lines, fence = [], None
+    for number, line in enumerate(text.splitlines(), 1):
+        match = FENCE.match(line)
+        if match:
+            marker = match.group(1)[0]
+            if fence is None:
+                fence = marker
+            elif fence == marker:
+                fence = None
+            continue
+        if fence is None:
+            lines.append((number, line if keep_code_spans else CODE_SPAN.sub("", line)))
+    return lines
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link keeps its text
+    text = re.sub(r"<[^>]+>", "", text).lower()
+    kept = [c for c in text if c in " -_" or unicodedata.category(c)[0] in "LN"]
+    return "".join(kept).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    """Every heading anchor of a markdown file (a repeated heading gets -1, -2 …)."""
+    seen: dict[str, int] = {}
+    found: set[str] = set()
+    for _, line in prose_lines(path.read_text(encoding="utf-8"), keep_code_spans=True):
+        match = HEADING.match(line)
+        if not match:
+            continue
+        base = slug(match.group(1).replace("`", ""))
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        found.add(base if count == 0 else f"{base}-{count}")
+    return found
+
+
+def links(path: Path) -> list[tuple[int, str]]:
+    """(line, target) of every link and image in a markdown file, outside code."""
+    found = []
+    for number, line in prose_lines(path.read_text(encoding="utf-8")):
+        targets = INLINE.findall(line) + HTML_ATTR.findall(line)
+        ref = REFERENCE.match(line)
+        if ref:
+            targets.append(ref.group(1))
+        found += [(number, target) for target in targets]
+    return found
+
+
+def broken(path: Path) -> list[str]:
+    """What is wrong with the relative links of one file, one message per dead link."""
+    problems = []
+    for number, target in links(path):
+        if EXTERNAL.match(target):
+            continue
+        where = f"{path.relative_to(ROOT)}:{number}: {target}"
+        file_part, _, anchor = target.partition("#")
+        destination = (path.parent / unquote(file_part)).resolve() if file_part else path
+        if not destination.exists():
+            problems.append(f"{where} -> no such file {destination.relative_to(ROOT)}")
+            continue
+        if anchor and destination.suffix == ".md" and unquote(anchor) not in anchors(destination):
+            problems.append(f"{where} -> no heading #{anchor} in {destination.relative_to(ROOT)}")
+    return problems
+
+
+@pytest.mark.parametrize("path", documents(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_resolves(path: Path) -> None:
+    assert links(path) or path.name != "README.md", "the README links to nothing?"
+    assert broken(path) == []
+
+
+def test_the_readme_links_to_every_docs_page() -> None:
+    """A page nobody links to from the front door is a page nobody finds."""
+    linked = {(ROOT / t.partition("#")[0]).resolve()
+              for _, t in links(ROOT / "README.md") if not EXTERNAL.match(t)}
+    pages = {p.resolve() for p in (ROOT / "docs").rglob("*.md")}
+    assert pages, "docs/ holds no page"
+    assert sorted(str(p.relative_to(ROOT)) for p in pages - linked) == []
+
+
+def test_the_checker_finds_dead_links_and_anchors(tmp_path: Path, monkeypatch) -> None:
+    """The check can fail: a missing file, a missing heading and a missing image are found,
+    while links inside code, external links and good anchors are not reported."""
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)  # the helpers read the module's ROOT
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "page.md").write_text("# A page\n\n## Two `words`, here\n")
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# Front\n\n"
+        "[ok](docs/page.md#two-words-here) [self](#front) [web](https://example.org/x)\n"
+        "[gone](docs/missing.md) ![img](docs/shot.png) [bad anchor](docs/page.md#nope)\n"
+        "`[in code](nowhere.md)`\n\n```\n[fenced](nowhere.md)\n```\n"
+        "[ref]: docs/also-missing.md\n")
+    problems = broken(readme)
+    assert len(problems) == 4, problems
+    assert any("docs/missing.md" in p for p in problems)
+    assert any("docs/shot.png" in p for p in problems)
+    assert any("#nope" in p for p in problems)
+    assert any("also-missing" in p for p in problems)
+
+
+@pytest.mark.parametrize(("heading", "anchor"), [
+    ("Dashboard, reports, import and export", "dashboard-reports-import-and-export"),
+    ("Celery throughput (private Redis, 2 worker processes, one recipient per email)",
+     "celery-throughput-private-redis-2-worker-processes-one-recipient-per-email"),
+    ("Deploying with docker-compose", "deploying-with-docker-compose"),
+    ("Where to put a new capability", "where-to-put-a-new-capability"),
+])
+def test_slug_matches_github(heading: str, anchor: str) -> None:
+    assert slug(heading) == anchor
