@@ -6,6 +6,10 @@ renamed must not leave a dead link behind. Checked: markdown links and images
 `src`/`href` attributes, outside code. A target must be an existing file or folder; a
 `#anchor` into a markdown file (or into the same page) must name one of its headings,
 slugged the way GitHub does.
+
+The docs also name code in backticks (`crm/services/access.py`, the ASVS table's
+`test_headers.py::test_idle_session_ends`): each such path must exist and each named test
+function must be defined, so a module moved by a refactor cannot leave a claim behind.
 """
 
 from __future__ import annotations
@@ -26,6 +30,15 @@ FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
+
+
+#: code paths under these top-level folders, named in backticks, must exist
+CODE_PATH = re.compile(
+    r"`((?:crm|tasks|tests|config|migrations|bench|static|templates|deploy|docs|\.ci)/[^`\s]*)`")
+#: a test file (with or without its folder), optionally `::function` (a `*` is a wildcard)
+TEST_REF = re.compile(r"`((?:[\w./-]*/)?test_\w+\.py)(?:::([\w*]+))?`")
+#: paths that are examples, not claims (docs/architecture.md's worked example)
+HYPOTHETICAL = re.compile(r"agreement", re.IGNORECASE)
 
 
 def documents() -> list[Path]:
@@ -103,6 +116,35 @@ def broken(path: Path) -> list[str]:
     return problems
 
 
+def missing_code(path: Path) -> list[str]:
+    """Code paths and test functions the file names that do not exist."""
+    tests = sorted((ROOT / "tests").rglob("test_*.py"))
+    problems = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        where = f"{path.relative_to(ROOT)}:{number}"
+        for named in CODE_PATH.findall(line):
+            target = named.split("::")[0].rstrip(",.")
+            if not HYPOTHETICAL.search(target) and not (ROOT / target).exists():
+                problems.append(f"{where}: `{named}` does not exist")
+        for file, function in TEST_REF.findall(line):
+            files = [t for t in tests if t.relative_to(ROOT).as_posix() == file
+                     or ("/" not in file and t.name == file)]
+            if not files:
+                problems.append(f"{where}: no test file `{file}`")
+                continue
+            if function:
+                pattern = re.compile(r"^\s*(?:async\s+)?def " + ".*".join(
+                    re.escape(p) for p in function.split("*")) + r"\w*\(", re.MULTILINE)
+                if not any(pattern.search(f.read_text(encoding="utf-8")) for f in files):
+                    problems.append(f"{where}: no test `{function}` in `{file}`")
+    return problems
+
+
+@pytest.mark.parametrize("path", documents(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_named_module_and_test_exists(path: Path) -> None:
+    assert missing_code(path) == []
+
+
 @pytest.mark.parametrize("path", documents(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_relative_link_resolves(path: Path) -> None:
     assert links(path) or path.name != "README.md", "the README links to nothing?"
@@ -137,6 +179,26 @@ def test_the_checker_finds_dead_links_and_anchors(tmp_path: Path, monkeypatch) -
     assert any("docs/shot.png" in p for p in problems)
     assert any("#nope" in p for p in problems)
     assert any("also-missing" in p for p in problems)
+
+
+def test_the_checker_finds_named_code_that_is_gone(tmp_path: Path, monkeypatch) -> None:
+    """A moved module, a renamed test file and a renamed test function are all reported."""
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    (tmp_path / "crm").mkdir()
+    (tmp_path / "crm" / "here.py").write_text("")
+    (tmp_path / "tests" / "security").mkdir(parents=True)
+    (tmp_path / "tests" / "security" / "test_headers.py").write_text(
+        "def test_production_cookies_are_secure():\n    pass\n")
+    page = tmp_path / "page.md"
+    page.write_text(
+        "`crm/here.py` `crm/gone.py` `crm/models/agreement.py`\n"
+        "`test_headers.py::test_production_cookies_*` `tests/security/test_headers.py`\n"
+        "`test_headers.py::test_renamed` `test_missing.py`\n")
+    problems = missing_code(page)
+    assert [p.split(": ", 1)[1] for p in problems] == [
+        "`crm/gone.py` does not exist",
+        "no test `test_renamed` in `test_headers.py`",
+        "no test file `test_missing.py`"], problems
 
 
 @pytest.mark.parametrize(("heading", "anchor"), [
