@@ -167,9 +167,8 @@ class BaseConfig:
             "timezone": "UTC",
             "enable_utc": True,
             "beat_schedule_filename": str(instance_dir() / "celerybeat-schedule"),
-            "task_annotations": {"tasks.delivery.send": {
-                "soft_time_limit": self.DELIVERY_SOFT_TIME_LIMIT,
-                "time_limit": self.DELIVERY_SOFT_TIME_LIMIT + 15}},
+            # the send task's own limits (DELIVERY_SOFT_TIME_LIMIT) are set by
+            # crm.celery_app, next to the task name they key on
         }
         if self.REDIS_URL:
             common.update(

@@ -9,6 +9,9 @@ from flask import Flask
 
 log = logging.getLogger(__name__)
 
+#: the task that delivers ledger rows by id (tasks/delivery.py); enqueue it with `enqueue`
+SEND_TASK = "tasks.delivery.send"
+
 
 def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app whose tasks run inside a Flask app context."""
@@ -20,6 +23,9 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery = Celery(app.name, task_cls=FlaskTask)
     celery.config_from_object(app.config["CELERY"])
+    soft = int(app.config["DELIVERY_SOFT_TIME_LIMIT"])
+    celery.conf.task_annotations = {SEND_TASK: {"soft_time_limit": soft,
+                                                "time_limit": soft + 15}}
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

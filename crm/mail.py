@@ -21,6 +21,8 @@ from pathlib import Path
 
 from flask import current_app, render_template
 
+from crm import urls
+
 
 class HeaderInjection(ValueError):
     """A header value carried CR or LF."""
@@ -58,8 +60,11 @@ def new_message_id() -> str:
 
 
 def build(email: Email) -> EmailMessage:
-    """The full MIME message: plain text first, HTML as the alternative."""
-    context = {"base_url": current_app.config["CRM_BASE_URL"], **email.context}
+    """The full MIME message: plain text first, HTML as the alternative.
+
+    Templates build their links with `urls` (crm/urls.py) from `base_url`, never by hand.
+    """
+    context = {"base_url": current_app.config["CRM_BASE_URL"], "urls": urls, **email.context}
     text = render_template(f"email/{email.template}.txt", **context)
     html = render_template(f"email/{email.template}.html", **context)
     message = EmailMessage()

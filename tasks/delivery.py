@@ -1,9 +1,9 @@
-"""`tasks.delivery.send`: deliver ledger rows by id (the protocol is in crm.services.deliveries).
+"""The send task (`crm.celery_app.SEND_TASK`): deliver ledger rows by id.
 
-The task layer owns the transactions: it commits the claim (attempt + Message-ID) before
-any SMTP traffic, holds the row lock while sending, and commits `sent` right after the
-server accepted the message. Retries of an already-ledgered row use Celery's countdown;
-the initial scheduling never does (the sweep enqueues what is due now).
+`deliver` is the one place that commits mid-task: its commits (1) claim, (2) send + mark
+and (3) errors are the delivery protocol's, explained once in crm/services/deliveries.py
+("Transactions of the send protocol"). Retries of an already-ledgered row use Celery's
+countdown; the initial scheduling never does (the sweep enqueues what is due now).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
@@ -20,13 +19,14 @@ from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 
 from crm import mail
+from crm.celery_app import SEND_TASK
 from crm.extensions import db
-from crm.services import deliveries
+from crm.services import deliveries, emails
+from crm.services.deliveries import MailSettings
 
 log = logging.getLogger(__name__)
 #: the longest single retry delay, whatever the attempt number
 RETRY_CAP_SECONDS = 15 * 60
-LINK_MAX_AGE = int(timedelta(days=7).total_seconds())
 
 
 @dataclass
@@ -40,12 +40,6 @@ class Outcome:
     attempt: int = 0
 
 
-def settings_from(config: Mapping[str, Any]) -> dict[str, Any]:
-    """What renderers need from the app config (services never read current_app)."""
-    return {"secret_key": config["SECRET_KEY"], "base_url": config["CRM_BASE_URL"],
-            "link_max_age": LINK_MAX_AGE}
-
-
 def deliver(ids: list[int], config: Mapping[str, Any]) -> Outcome:
     """Claim, render, send and mark the rows `ids`; one email per batch among them."""
     max_attempts = int(config["DELIVERY_MAX_ATTEMPTS"])
@@ -54,27 +48,27 @@ def deliver(ids: list[int], config: Mapping[str, Any]) -> Outcome:
     # read before the commit expires the rows (after it, every attribute is a SELECT)
     groups = deliveries.batches(claimed.rows)
     outcome = Outcome(failed=[row.id for row in claimed.given_up])
-    db.session.commit()  # attempt and Message-ID are on record before any SMTP traffic
-    settings = settings_from(config)
+    db.session.commit()  # protocol commit (1): attempt and Message-ID before any SMTP traffic
+    settings = MailSettings.from_config(config)
     for group in groups:
         _deliver_batch(claimed, group, settings, max_attempts, outcome)
     return outcome
 
 
-def _deliver_batch(claimed: deliveries.Claim, group: list[int], settings: dict,
+def _deliver_batch(claimed: deliveries.Claim, group: list[int], settings: MailSettings,
                    max_attempts: int, outcome: Outcome) -> None:
     rows = deliveries.lock_for_send(claimed, group)
     if not rows:  # another worker re-claimed them: it sends
-        db.session.commit()
+        db.session.commit()  # protocol commit (2), nothing to send: release the lock
         return
     try:
-        email = deliveries.render(rows, settings)
+        email = emails.render(rows, settings)
         live = [row for row in rows if row.status == "sending"]
         if email is None or not live:
             for row in live:
                 deliveries.skip(row, "nothing left to announce")
             outcome.skipped.extend(row.id for row in rows)
-            db.session.commit()
+            db.session.commit()  # protocol commit (2), nothing left to announce
             return
         email.message_id = live[0].message_id
         message_id = mail.send(mail.build(email))
@@ -91,7 +85,7 @@ def _deliver_batch(claimed: deliveries.Claim, group: list[int], settings: dict,
         deliveries.mark_sent(live, message_id)
         outcome.sent.extend(row.id for row in live)
         outcome.skipped.extend(row.id for row in rows if row not in live)
-        db.session.commit()  # after reading the ids: a commit expires the rows
+        db.session.commit()  # protocol commit (2), after reading the ids: it expires the rows
 
 
 def _after_error(claimed: deliveries.Claim, group: list[int], error: str, max_attempts: int,
@@ -109,16 +103,16 @@ def _after_error(claimed: deliveries.Claim, group: list[int], error: str, max_at
                 outcome.attempt = max(outcome.attempt, row.attempts)
             else:
                 outcome.failed.append(row.id)
-    db.session.commit()
+    db.session.commit()  # protocol commit (3): the outcome is on record before any retry
     log.warning("delivery %s: %s", group, error)
 
 
-@shared_task(bind=True, name="tasks.delivery.send", acks_late=True,
+@shared_task(bind=True, name=SEND_TASK, acks_late=True,
              reject_on_worker_lost=True, ignore_result=True)
 def send(self, ids: list[int]) -> dict:
     """Deliver ledger rows `ids`; temporary failures come back with backoff and jitter.
 
-    Time limits come from the Celery config (task_soft_time_limit / task_time_limit).
+    Time limits: DELIVERY_SOFT_TIME_LIMIT (crm/celery_app.py sets this task's annotation).
     """
     config = current_app.config
     outcome = deliver([int(i) for i in ids], config)

@@ -11,12 +11,10 @@ from datetime import UTC, datetime
 import click
 from flask import Flask, current_app
 
-from crm.celery_app import enqueue_many
+from crm.celery_app import SEND_TASK, enqueue_many
 from crm.cli import crm_cli
 from crm.extensions import db
 from crm.services import deliveries, reminders, timeutil
-
-SEND_TASK = "tasks.delivery.send"
 
 
 def run_sweep(app: Flask, now: datetime | None = None) -> dict[str, int]:

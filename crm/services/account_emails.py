@@ -1,4 +1,5 @@
-"""The invitation, password-reset and security-alert emails (renderers for the delivery ledger).
+"""The invitation, password-reset and security-alert emails (renderers named in
+crm.services.emails).
 
 The link is signed here, when the worker renders the email, so the ledger never holds a
 usable token. Links are built from CRM_BASE_URL, never from a request's Host header, so a
@@ -7,19 +8,14 @@ forged Host cannot poison them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
+from crm import urls
 from crm.extensions import db
 from crm.mail import Email
 from crm.models import User
 
-from . import deliveries
-
-#: the link paths (kept here so emails and the auth blueprint agree)
-INVITATION_PATH = "/invitation/"
-RESET_PATH = "/reset-password/"
+from .deliveries import MailSettings
 
 
 def _user(rows: list) -> User | None:
@@ -28,51 +24,44 @@ def _user(rows: list) -> User | None:
     return user if user is not None and user.active else None
 
 
-def link(settings: Mapping[str, Any], path: str, token: str) -> str:
-    return f"{settings['base_url'].rstrip('/')}{path}{token}"
-
-
-@deliveries.renderer("invitation", with_settings=True)
-def render_invitation(rows: list, settings: Mapping[str, Any]) -> Email | None:
+def render_invitation(rows: list, settings: MailSettings) -> Email | None:
     """Invite a user to set their password (None once they have one or were deactivated)."""
     from .accounts import INVITATION, INVITATION_MAX_AGE, make_link_token
 
     user = _user(rows)
     if user is None or user.password_hash:
         return None
-    token = make_link_token(settings["secret_key"], INVITATION, user)
+    token = make_link_token(settings.secret_key, INVITATION, user)
     return Email(
         to=user.email, to_name=user.name,
         subject="You are invited to Partner CRM",
         template="invitation",
-        context={"name": user.name, "link": link(settings, INVITATION_PATH, token),
+        context={"name": user.name, "link": urls.invitation_url(settings.base_url, token),
                  "invited_by": (rows[0].payload or {}).get("invited_by"),
                  "hours": INVITATION_MAX_AGE // 3600, "role": user.role,
                  "subject": "You are invited to Partner CRM"},
     )
 
 
-@deliveries.renderer("password_reset", with_settings=True)
-def render_password_reset(rows: list, settings: Mapping[str, Any]) -> Email | None:
+def render_password_reset(rows: list, settings: MailSettings) -> Email | None:
     """A one-hour, single-use link to choose a new password."""
     from .accounts import PASSWORD_RESET, RESET_MAX_AGE, make_link_token
 
     user = _user(rows)
     if user is None:
         return None
-    token = make_link_token(settings["secret_key"], PASSWORD_RESET, user)
+    token = make_link_token(settings.secret_key, PASSWORD_RESET, user)
     return Email(
         to=user.email, to_name=user.name,
         subject="Reset your Partner CRM password",
         template="password_reset",
-        context={"name": user.name, "link": link(settings, RESET_PATH, token),
+        context={"name": user.name, "link": urls.password_reset_url(settings.base_url, token),
                  "minutes": RESET_MAX_AGE // 60,
                  "subject": "Reset your Partner CRM password"},
     )
 
 
-@deliveries.renderer("security_alert", with_settings=True)
-def render_security_alert(rows: list, settings: Mapping[str, Any]) -> Email | None:
+def render_security_alert(rows: list, settings: MailSettings) -> Email | None:
     """Tell the owner that someone passed their password and failed the second factor."""
     from . import timeutil
 
@@ -87,6 +76,6 @@ def render_security_alert(rows: list, settings: Mapping[str, Any]) -> Email | No
         context={"name": user.name, "failures": payload.get("failures"),
                  "until": until.strftime("%d %b %Y %H:%M"), "timezone": user.timezone,
                  "ip": payload.get("ip") or "unknown",
-                 "reset_link": f"{settings['base_url'].rstrip('/')}/forgot-password",
+                 "reset_link": urls.forgot_password_url(settings.base_url),
                  "subject": subject},
     )

@@ -1,41 +1,43 @@
-"""The notification ledger (DESIGN.md §3): one Delivery row per email that should exist.
+"""The delivery ledger: one `deliveries` row per email, the single source of truth for sending.
 
-PUBLIC INTERFACE (other areas rely on it):
+Interfaces:
+- `insert_ignore(rows)` / `insert_ignore_batches(rows)`: insert ledger rows (kind, dedupe_key,
+    recipient_id/recipient_email, batch_key, payload…), skipping dedupe keys that exist;
+    flush only, the caller commits and then enqueues `crm.celery_app.SEND_TASK` with the ids.
+- The renderer of each kind is named in ONE table, `crm.services.emails.RENDERERS`; every
+    renderer is called as `render(rows, settings)` with the `MailSettings` below (services
+    never read flask.current_app).
+- The Celery task `SEND_TASK` (`tasks.delivery.send`, args `[ids: list[int]]`) runs
+    `tasks.delivery.deliver`: the protocol below.
+- Enqueue after commit from anywhere: `crm.celery_app.enqueue(app, SEND_TASK, ids)` (never
+    raises; if the broker is down, the reminders sweep re-enqueues rows left `queued`).
 
-- `insert_ignore(rows: list[dict]) -> list[int]`
-    Insert ledger rows, ignoring any whose `dedupe_key` already exists
-    (ON CONFLICT DO NOTHING on PostgreSQL, INSERT OR IGNORE on SQLite). Each dict has
-    `kind`, `dedupe_key`, and optionally `recipient_id`, `recipient_email`, `batch_key`,
-    `subject`, `payload` (JSON). Returns the ids of the rows inserted now. Flushes only.
-    One compiled statement executed with the list of rows (executemany/insertmanyvalues).
-    `insert_ignore_batches(rows)` does the same and groups the new ids by batch_key.
-- `@renderer(kind)` decorator: registers `fn(rows: list[Delivery]) -> crm.mail.Email | None`
-    that builds the one email for a batch of rows of that kind (None: nothing to send any
-    more, e.g. the follow-up was completed — the rows are then closed without sending).
-    A renderer may also drop single rows from a batch with `skip(row, reason)`.
-    `@renderer(kind, with_settings=True)` passes a second argument: the `settings` dict the
-    task layer built from the app config (secret key, base URL…), since services never
-    read flask.current_app.
-- Celery task `tasks.delivery.send` with args `[ids: list[int]]`: claims the rows
-    (FOR UPDATE SKIP LOCKED on PostgreSQL), renders with the registered renderer, sends
-    one email with a Message-ID stored on the rows before sending, marks them sent;
-    retries 4xx/connection errors with backoff; 5xx → failed.
-- Enqueue after commit from anywhere: `crm.celery_app.enqueue(app, "tasks.delivery.send", ids)`
-    (never raises; if the broker is down, the reminders sweep re-enqueues rows left
-    `queued` too long).
+Transactions of the send protocol
+---------------------------------
+Every Celery task runs as one unit of work (crm/celery_app.py: commit once when it succeeded,
+roll back otherwise). The send task is the one deliberate exception: `tasks.delivery.deliver`
+commits between its steps, because what must be on record before SMTP traffic, and right
+after it, cannot wait for the end of the task. These are its commits, and the only place
+they are explained (the code refers here as "protocol commit (N)"):
 
-The send protocol (tasks/delivery.py commits between the steps):
-  1. `claim(ids)`: lock the rows still `queued`/`sending`, attempts += 1, status `sending`,
-     Message-ID generated once (kept on a retry) — committed BEFORE any SMTP traffic.
-  2. `lock_for_send(claimed)`: lock them again, fenced on the attempt number (another worker
-     that re-claimed them meanwhile wins), render, send while holding the lock, then
-     `mark_sent` and commit. A crash between SMTP acceptance and that commit leaves the row
-     `sending` with its Message-ID: the stuck-row sweep re-sends it with the SAME Message-ID.
-  3. Errors: `mark_retry` (temporary, back to `queued`) or `mark_failed` (permanent, or the
-     attempts are used up).
+  (1) claim: `claim(ids)` locks the rows still `queued`/`sending` (FOR UPDATE SKIP LOCKED on
+      PostgreSQL), attempts += 1, status `sending`, Message-ID generated once (kept on a
+      retry); committed BEFORE any SMTP traffic, so a crash mid-send leaves a row the
+      stuck-row sweep re-sends with the SAME Message-ID, and the attempts count crashes.
+  (2) send + mark: `lock_for_send(claimed)` locks them again, fenced on the attempt number
+      (another worker that re-claimed them meanwhile wins); render, send while holding the
+      lock, `mark_sent` and commit at once: the row says `sent` as soon as the server took
+      the email. A batch with nothing left to announce is closed with `skip` and committed
+      here too; so is a batch another worker took over (releasing the lock).
+  (3) errors: roll back the half-done batch, lock again, `mark_retry` (temporary, back to
+      `queued`; the task retries with backoff) or `mark_failed` (permanent, or the attempts
+      are used up), and commit: the outcome is on record before the retry is scheduled.
 
-A row closed without sending (the renderer returned None or skipped it) is marked `sent`
-with `sent_at` NULL and `last_error` saying why, so the admin page shows it as settled.
+The dedupe key's unique index means a row, hence an email, exists once. A crash between
+SMTP acceptance and commit (2) leaves the row `sending` with its Message-ID: the stuck-row
+sweep re-sends it with the SAME Message-ID. A row closed without sending (the
+renderer returned None or skipped it) is marked `sent` with `sent_at` NULL and `last_error`
+saying why, so the admin page shows it as settled.
 """
 
 from __future__ import annotations
@@ -49,11 +51,12 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.extensions import db
+from crm.mail import Email
 from crm.models import Delivery
 from crm.models._types import utcnow
 
-RENDERERS: dict[str, Callable[..., Any]] = {}
-_WITH_SETTINGS: set[str] = set()
+from . import engagement
+
 #: the optional columns a ledger row may set in `insert_ignore`
 _OPTIONAL = ("recipient_id", "recipient_email", "batch_key", "subject", "payload")
 #: last_error prefix for rows closed without sending
@@ -61,18 +64,26 @@ NOT_SENT = "not sent: "
 ERROR_MAX = 2000
 
 
-def renderer(kind: str, *, with_settings: bool = False) -> Callable:
-    """Register the function that builds the email for rows of `kind`."""
+@dataclass(frozen=True)
+class MailSettings:
+    """What renderers need from the app config, read once per send run by `from_config`."""
 
-    def decorator(fn: Callable) -> Callable:
-        RENDERERS[kind] = fn
-        if with_settings:
-            _WITH_SETTINGS.add(kind)
-        else:
-            _WITH_SETTINGS.discard(kind)
-        return fn
+    #: signs the links an email carries (actions, unsubscribe, invitation, reset)
+    secret_key: str
+    #: CRM_BASE_URL: every link starts here, never at a request's Host header
+    base_url: str
+    #: engagement health thresholds (a digest's cooling/dormant sections)
+    thresholds: engagement.Thresholds = engagement.DEFAULT
 
-    return decorator
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
+        """The settings of a Flask config (the only place they are read from it)."""
+        return cls(secret_key=config["SECRET_KEY"], base_url=config["CRM_BASE_URL"],
+                   thresholds=engagement.Thresholds.from_config(config))
+
+
+#: builds the email for a batch of rows of one kind, or None (rows closed with `skip`)
+Renderer = Callable[[list[Delivery], MailSettings], Email | None]
 
 
 def insert_ignore(rows: list[dict], now: datetime | None = None) -> list[int]:
@@ -193,15 +204,6 @@ def lock_for_send(claimed: Claim, ids: list[int] | None = None) -> list[Delivery
         select(Delivery).where(Delivery.id.in_(ids), Delivery.status == "sending")
         .order_by(Delivery.id)).execution_options(populate_existing=True))
     return [row for row in rows if row.attempts == claimed.attempts.get(row.id)]
-
-
-def render(rows: list[Delivery], settings: Mapping[str, Any]) -> Any:
-    """The email for a batch (all rows share one renderer), or None if nothing is left."""
-    kind = rows[0].kind
-    fn = RENDERERS.get(kind)
-    if fn is None:
-        raise LookupError(f"no renderer registered for delivery kind {kind!r}")
-    return fn(rows, settings) if kind in _WITH_SETTINGS else fn(rows)
 
 
 def skip(row: Delivery, reason: str, now: datetime | None = None) -> None:

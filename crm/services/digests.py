@@ -12,7 +12,6 @@ in SQL, never fetched, and interactions are only counted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,7 +19,9 @@ from typing import Any
 from sqlalchemy import and_, case, func, not_, or_, select, true
 from sqlalchemy.orm import aliased
 
+from crm import urls
 from crm.extensions import db
+from crm.mail import Email
 from crm.models import (
     Delivery,
     FollowUp,
@@ -625,12 +626,10 @@ def reason_for(user: User) -> str:
 
 
 def build_email(user: User, data: DigestData, *, secret_key: str, base_url: str,
-                message_id: str | None = None):
+                message_id: str | None = None) -> Email:
     """The digest as a `crm.mail.Email`, with one-click unsubscribe (RFC 8058) headers."""
-    from crm.mail import Email
-
     token = unsubscribe_token(secret_key, user)
-    unsubscribe_url = f"{base_url}/settings/digest/unsubscribe/{token}"
+    unsubscribe_url = urls.digest_unsubscribe_url(base_url, token)
     tz = user.timezone
 
     def local(moment: datetime, fmt: str = "%a %d %b %H:%M") -> str:
@@ -643,7 +642,7 @@ def build_email(user: User, data: DigestData, *, secret_key: str, base_url: str,
         context={
             "subject": subject, "d": data, "user": user, "reason": reason_for(user),
             "local": local, "label": label, "base_url": base_url,
-            "preferences_url": f"{base_url}/settings/digest",
+            "preferences_url": urls.digest_preferences_url(base_url),
             "unsubscribe_url": unsubscribe_url, "empty": is_empty(data),
             "country_name": _country_name,
         },
@@ -671,12 +670,9 @@ def digest_for(user: User, period: Period, now: datetime, *, secret_key: str, ba
     return data, build_email(user, data, secret_key=secret_key, base_url=base_url), ""
 
 
-@deliveries.renderer("digest", with_settings=True)
-def render(rows: list[Delivery], settings: Mapping[str, Any]):
-    """Renderer for the send task: compile the row's period now; None (row closed with the
-    reason) when the digest is empty, the user turned digests off or is gone.
-
-    `settings` comes from the send task; tasks/digests.py adds the configured thresholds.
+def render(rows: list[Delivery], settings: deliveries.MailSettings) -> Email | None:
+    """The digest's renderer (crm.services.emails): compile the row's period now; None (row
+    closed with the reason) when the digest is empty, the user turned digests off or is gone.
     """
     row = rows[0]
     user = db.session.get(User, row.recipient_id) if row.recipient_id else None
@@ -687,8 +683,8 @@ def render(rows: list[Delivery], settings: Mapping[str, Any]):
     period = Period(datetime.fromisoformat(payload["period_start"]),
                     datetime.fromisoformat(payload["period_end"]))
     _, email, reason = digest_for(
-        user, period, timeutil.now_utc(), secret_key=settings["secret_key"],
-        base_url=settings["base_url"], thresholds=settings.get("thresholds"))
+        user, period, timeutil.now_utc(), secret_key=settings.secret_key,
+        base_url=settings.base_url, thresholds=settings.thresholds)
     if email is None:
         deliveries.skip(row, reason)
     return email

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
-from crm import mail
+from crm import mail, urls
 from crm.extensions import db
 from crm.models import Delivery, FollowUp, Partner, User
 
@@ -159,7 +159,7 @@ def _row(kind: str, fu_id: int, due_at: datetime, recipient_id: int, now: dateti
 def sweep(now: datetime, *, hour: int, escalation_days: int) -> list[list[int]]:
     """Insert the reminders due at `now` (insert-or-ignore); the new row ids, one list per email.
 
-    Flushes only: the caller commits, then enqueues `tasks.delivery.send` per list.
+    Flushes only: the caller (crm.jobs) commits, then enqueues the send task per list.
     """
     # stamped with the wall clock, not `now`: stuck-row detection compares against it
     return deliveries.insert_ignore_batches(
@@ -196,11 +196,12 @@ def upcoming_for(user: User, now: datetime, *, hour: int = 8, escalation_days: i
 
 # --- the email ---------------------------------------------------------------------
 
-def action_link(settings: Mapping[str, Any], follow_up_id: int, user_id: int,
+def action_link(settings: deliveries.MailSettings, follow_up_id: int, user_id: int,
                 action: str) -> str:
-    token = links.make(settings["secret_key"], LINK_PURPOSE,
+    """A signed "done"/"snooze" link for the assignee (single use, confirmed on a page)."""
+    token = links.make(settings.secret_key, LINK_PURPOSE,
                        {"fu": follow_up_id, "uid": user_id, "action": action})
-    return f"{settings['base_url']}/follow-ups/email-action/{token}"
+    return urls.follow_up_action_url(settings.base_url, token)
 
 
 def _subject(items: list[dict]) -> str:
@@ -215,11 +216,9 @@ def _subject(items: list[dict]) -> str:
     return f"{len(items)} follow-ups need you"
 
 
-@deliveries.renderer("reminder_due", with_settings=True)
-@deliveries.renderer("reminder_overdue", with_settings=True)
-@deliveries.renderer("reminder_escalation", with_settings=True)
-def render(rows: list[Delivery], settings: Mapping[str, Any]) -> mail.Email | None:
-    """One email listing every reminder of the batch still worth sending.
+def render(rows: list[Delivery], settings: deliveries.MailSettings) -> mail.Email | None:
+    """One email listing every reminder of the batch still worth sending (the renderer of
+    the three reminder kinds in crm.services.emails).
 
     Re-checks at send time: a follow-up done, cancelled or moved since the sweep is
     dropped (its row closed unsent); an inactive recipient gets nothing.
@@ -264,7 +263,7 @@ def _stale(row: Delivery, fu: FollowUp | None) -> str | None:
 
 
 def _item(row: Delivery, fu: FollowUp, recipient: User,
-          settings: Mapping[str, Any]) -> dict[str, Any]:
+          settings: deliveries.MailSettings) -> dict[str, Any]:
     """What the email says about one follow-up: names only as `outside` allows (rule 11)."""
     partner = fu.partner
     item: dict[str, Any] = {
@@ -274,7 +273,7 @@ def _item(row: Delivery, fu: FollowUp, recipient: User,
                                          partner.sensitivity),
         "partner": outside.partner_name(partner.name, partner.sensitivity),
         "assignee": fu.assignee.name if fu.assignee else None,
-        "url": f"{settings['base_url']}/partners/{fu.partner_id}#follow-up-{fu.id}",
+        "url": urls.partner_url(settings.base_url, fu.partner_id, follow_up_id=fu.id),
         "due_local": timeutil.to_local(fu.due_at, recipient.timezone),
     }
     if row.kind != "reminder_escalation":  # actions are the assignee's to take

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from crm import mail
 from crm.extensions import db
 from crm.models import Delivery
-from crm.services import deliveries
+from crm.services import emails
+from crm.services.deliveries import MailSettings
 
 BASE_URL = "https://crm.example.org"
 
@@ -19,8 +20,8 @@ def latest_email(app, kind: str):
     row = db.session.scalars(select(Delivery).where(Delivery.kind == kind)
                              .order_by(Delivery.id.desc())).first()
     assert row is not None, f"no {kind} delivery queued"
-    settings = {"secret_key": app.config["SECRET_KEY"], "base_url": BASE_URL}
-    email = deliveries.render([row], settings)
+    settings = MailSettings(secret_key=app.config["SECRET_KEY"], base_url=BASE_URL)
+    email = emails.render([row], settings)
     return None if email is None else mail.build(email)
 
 

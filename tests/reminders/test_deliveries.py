@@ -8,7 +8,7 @@ import pytest
 
 from crm import mail
 from crm.models import Delivery
-from crm.services import deliveries, timeutil
+from crm.services import deliveries, emails, timeutil
 from tasks.delivery import deliver
 from tests.reminders.smtp import SMTPServer
 
@@ -16,11 +16,8 @@ KIND = "other"
 
 
 @pytest.fixture
-def test_renderer():
-    previous = deliveries.RENDERERS.get(KIND)
-
-    @deliveries.renderer(KIND)
-    def _render(rows):
+def test_renderer(monkeypatch):
+    def _render(rows, settings):
         live = [r for r in rows if not (r.payload or {}).get("drop")]
         for row in rows:
             if row not in live:
@@ -30,11 +27,7 @@ def test_renderer():
         return mail.Email(to=rows[0].recipient_email, subject="Test", template="test",
                           context={"name": ", ".join(r.dedupe_key for r in live)})
 
-    yield
-    if previous:
-        deliveries.RENDERERS[KIND] = previous
-    else:
-        deliveries.RENDERERS.pop(KIND, None)
+    monkeypatch.setitem(emails.RENDERERS, KIND, _render)
 
 
 def _rows(n, batch="b1", **extra):

@@ -8,12 +8,11 @@ from crm.models import AuditEvent, Delivery, FollowUp
 from crm.services import deliveries, reminders, timeutil
 from tests.support.http import csrf_token, login
 
-SETTINGS = {"base_url": "http://testserver"}
-
 
 def _link(app, fu, user, action):
-    url = reminders.action_link({**SETTINGS, "secret_key": app.config["SECRET_KEY"]},
-                                fu.id, user.id, action)
+    settings = deliveries.MailSettings(secret_key=app.config["SECRET_KEY"],
+                                       base_url="http://testserver")
+    url = reminders.action_link(settings, fu.id, user.id, action)
     return url.removeprefix("http://testserver")
 
 

@@ -60,6 +60,7 @@ def test_payload_in_emails_is_escaped(app, db, stored):
     """The HTML part of an invitation to a user whose name carries the payload."""
     from crm import mail
     from crm.services import account_emails
+    from crm.services.deliveries import MailSettings
 
     user = stored["staff"]
     user.password_hash = None
@@ -68,7 +69,7 @@ def test_payload_in_emails_is_escaped(app, db, stored):
 
     row = Delivery(kind="invitation", dedupe_key="xss", recipient_id=user.id,
                    payload={"user_id": user.id, "invited_by": PAYLOAD})
-    email = account_emails.render_invitation(
-        [row], {"secret_key": app.config["SECRET_KEY"], "base_url": "https://crm.example.org"})
+    email = account_emails.render_invitation([row], MailSettings(
+        secret_key=app.config["SECRET_KEY"], base_url="https://crm.example.org"))
     html = mail.build(email).get_body(("html",)).get_content()
     assert PAYLOAD not in html and ESCAPED in html
