@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from crm import jobs
+from crm.celery_app import SEND_TASK
 from crm.models import Delivery
 from crm.services import digests, timeutil
 
@@ -100,6 +104,37 @@ def test_cli_sweep_digests_at(app, db, make):
     assert "0 digest(s) ledgered" in again.output
     bad = runner.invoke(args=["crm", "sweep-digests", "--at", "next tuesday"])
     assert bad.exit_code != 0 and "ISO 8601" in bad.output
+
+
+def _sent_to_broker(app, before: set[str]) -> list[str]:
+    """The arguments of the send tasks the app's (embedded) broker received since `before`."""
+    out = Path(app.config["BROKER_DIR"]) / "out"
+    messages = [json.loads((out / name).read_text()) for name in sorted(
+        set(p.name for p in out.iterdir()) - before)]
+    return sorted(m["headers"]["argsrepr"] for m in messages
+                  if m["headers"]["task"] == SEND_TASK)
+
+
+def test_digest_sweep_job_commits_then_enqueues_one_task_per_digest(app, db, make):
+    """crm.jobs.run_digest_sweep (the beat task's and the CLI's code): the ledger rows are
+    committed, then every digest row reaches the broker by id, once; a second sweep adds
+    nothing and enqueues nothing."""
+    for _ in range(3):
+        make.make_user(timezone="UTC")
+    db.session.commit()
+    out = Path(app.config["BROKER_DIR"]) / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    before = {p.name for p in out.iterdir()}
+    now = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
+    assert jobs.run_digest_sweep(app, now) == {"ledgered": 3, "enqueued": 3}
+    db.session.rollback()  # what another connection sees: committed, not merely flushed
+    ids = sorted(db.session.scalars(select(Delivery.id).where(Delivery.kind == "digest")))
+    assert len(ids) == 3
+    assert _sent_to_broker(app, before) == sorted(repr([[i]]) for i in ids)
+    before = {p.name for p in out.iterdir()}
+    assert jobs.run_digest_sweep(app, now + timedelta(minutes=15)) == {
+        "ledgered": 0, "enqueued": 0}
+    assert _sent_to_broker(app, before) == []
 
 
 def _beats(db, start: datetime, end: datetime) -> dict[str, datetime]:

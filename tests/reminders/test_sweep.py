@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from crm.commands.reminders import run_sweep
+from crm.jobs import run_reminder_sweep as run_sweep
 from crm.models import Delivery
 from crm.services import followups, reminders
 from tasks.delivery import deliver

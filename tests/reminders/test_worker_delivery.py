@@ -20,7 +20,7 @@ import redis
 from celery import Celery
 from sqlalchemy import insert
 
-from crm.commands.reminders import run_sweep
+from crm.jobs import run_reminder_sweep as run_sweep
 from crm.models import FollowUp
 from crm.services import timeutil
 from tests.reminders.helpers import local, rows

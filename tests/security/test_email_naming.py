@@ -16,7 +16,7 @@ from html import unescape
 
 import pytest
 
-from crm.commands.reminders import run_sweep
+from crm.jobs import run_reminder_sweep as run_sweep
 from crm.models import Delivery, StageChange
 from crm.services import digests, outside
 from tasks.delivery import deliver
