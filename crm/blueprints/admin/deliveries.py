@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from crm import uow
 from crm.blueprints.decorators import roles_required
-from crm.celery_app import enqueue
+from crm.celery_app import SEND_TASK, enqueue
 from crm.extensions import db
 from crm.models import Delivery
 from crm.models.enums import DELIVERY_KINDS, DELIVERY_STATUSES
@@ -35,7 +35,7 @@ def deliveries_list():
 
 def _send(delivery_id: int, ids: list[int]) -> None:
     """Enqueue the retried email once it is committed, and say whether the queue took it."""
-    sent = enqueue(current_app, "tasks.delivery.send", ids)
+    sent = enqueue(current_app, SEND_TASK, ids)
     flash(f"Delivery {delivery_id} queued again." if sent else
           f"Delivery {delivery_id} queued again; the queue is unreachable, so the next sweep "
           "will send it.", "success" if sent else "warning")

@@ -11,7 +11,7 @@ from flask_login import current_user
 from crm import uow
 from crm.blueprints.decorators import roles_required
 from crm.blueprints.formflow import save_form
-from crm.celery_app import enqueue
+from crm.celery_app import SEND_TASK, enqueue
 from crm.extensions import db
 from crm.forms.accounts import EditUserForm, InviteForm, TwoFactorPolicyForm, region_choices
 from crm.models import User
@@ -27,7 +27,7 @@ PER_PAGE = 25
 def _send_after_commit(ids: list[int]) -> None:
     """The invitation emails leave once the request's commit has stored them."""
     if ids:
-        uow.after_commit(lambda: enqueue(current_app, "tasks.delivery.send", ids))
+        uow.after_commit(lambda: enqueue(current_app, SEND_TASK, ids))
 
 
 @bp.get("/users")

@@ -20,7 +20,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from crm import security, uow
-from crm.celery_app import enqueue
+from crm.celery_app import SEND_TASK, enqueue
 from crm.extensions import db, limiter
 from crm.forms.auth import ForgotPasswordForm, LoginForm, SetPasswordForm, TwoFactorForm
 from crm.forms.errors import show_service_errors
@@ -137,7 +137,7 @@ def two_factor():
             # deliberate: the failure counts toward the lockout although the answer is 401/429
             db.session.commit()
             if ids:
-                enqueue(current_app, "tasks.delivery.send", ids)
+                enqueue(current_app, SEND_TASK, ids)
                 db.session.refresh(user)
                 return _two_factor_locked(form, user.two_factor_locked_until)
             form.code.errors = ["That code does not match. Try the current code, or a "
@@ -178,7 +178,7 @@ def forgot_password():
     if form.validate_on_submit():
         ids = accounts.request_password_reset(form.email.data)
         if ids:
-            uow.after_commit(lambda: enqueue(current_app, "tasks.delivery.send", ids))
+            uow.after_commit(lambda: enqueue(current_app, SEND_TASK, ids))
         return render_template("auth/forgot_password_sent.html")
     return render_template("auth/forgot_password.html", form=form)
 
