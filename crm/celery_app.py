@@ -1,4 +1,14 @@
-"""Celery from the Flask app (Flask's `celery_init_app` pattern)."""
+"""Celery from the Flask app (Flask's `celery_init_app` pattern), one unit of work per task.
+
+Every task runs inside an app context as ONE transaction, the request's shape
+(crm/uow.py): when `run` returns, the session is committed once and the callbacks queued
+with `uow.after_commit` are released; when it raises (an error, a time limit, a Celery
+retry) the session is rolled back and the callbacks are dropped. Tasks therefore do not
+commit. The exceptions are deliberate and explained where they are made: a job's commit
+before it enqueues (crm/jobs.py), the delivery protocol's commits (1)-(3) (explained once,
+in crm/services/deliveries.py), and an import's commit inside its failure handling
+(tasks/imports.py).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +16,8 @@ import logging
 
 from celery import Celery, Task
 from flask import Flask
+
+from crm import uow
 
 log = logging.getLogger(__name__)
 
@@ -17,9 +29,17 @@ def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app whose tasks run inside a Flask app context."""
 
     class FlaskTask(Task):
+        """A task in an app context and a unit of work (see the module docstring)."""
+
         def __call__(self, *args: object, **kwargs: object) -> object:
             with app.app_context():
-                return self.run(*args, **kwargs)
+                try:
+                    result = self.run(*args, **kwargs)
+                except BaseException:
+                    uow.rollback()
+                    raise
+                uow.commit()
+                return result
 
     celery = Celery(app.name, task_cls=FlaskTask)
     celery.config_from_object(app.config["CELERY"])

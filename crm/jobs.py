@@ -2,9 +2,11 @@
 
 Each job is one unit of work: the services flush the ledger rows, the job commits once,
 and only then enqueues one send task per email (the broker never hears of a row the
-database does not hold). If the broker is down the rows wait; the next reminder sweep
-re-enqueues rows left `queued` or `sending` (for every kind of email). No click, no
-request here: callers parse their own input (`parse_moment` for an ISO time).
+database does not hold). Run by a task, that commit is a deliberate one inside the task's
+unit of work (crm/celery_app.py), which then has nothing left to commit. If the broker
+is down the rows wait; the next reminder sweep re-enqueues rows left `queued` or
+`sending` (for every kind of email). No click, no request here: callers parse their
+own input (`parse_moment` for an ISO time).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Import tasks: thin wrappers that own the transaction around crm.services.imports."""
+"""Import tasks: thin wrappers around crm.services.imports (the task is one unit of work,
+crm/celery_app.py; the import commits itself so a failed commit still marks the job)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ def run(job_id: int) -> str:
     imports.store_progress(job_id, 0)
     try:
         imports.execute_job(job, progress=lambda n: imports.store_progress(job_id, n))
+        # deliberate, before the task's own commit: a COMMIT that fails (a constraint checked
+        # at commit) must land in the handler below and mark the job failed
         db.session.commit()
     except Exception as exc:  # noqa: BLE001 - any failure rolls the whole file back
         db.session.rollback()
