@@ -14,6 +14,7 @@ import redis
 from celery import Celery
 from sqlalchemy import select
 
+from crm.celery_app import SEND_TASK
 from crm.models import Delivery
 from crm.services import deliveries, digests, timeutil
 from tests.digests import dataset as ds
@@ -55,7 +56,7 @@ def _rows(db) -> dict[int, Delivery]:
 
 def _send(sender: Celery, ids: list[int]) -> None:
     for delivery_id in ids:
-        sender.send_task("tasks.delivery.send", args=[[delivery_id]])
+        sender.send_task(SEND_TASK, args=[[delivery_id]])
 
 
 def test_killed_worker_mid_send_then_requeue_delivers_each_digest_once(
@@ -89,7 +90,7 @@ def test_killed_worker_mid_send_then_requeue_delivers_each_digest_once(
         assert [killed.id] in stuck
         with celery_worker(env, log_path=log2):
             for batch in stuck:
-                sender.send_task("tasks.delivery.send", args=[batch])
+                sender.send_task(SEND_TASK, args=[batch])
             settled = wait_for(lambda: all(r.status == "sent" for r in _rows(db).values()),
                                timeout=90)
             assert settled, log2.read_text()

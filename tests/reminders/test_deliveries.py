@@ -129,3 +129,28 @@ def test_backoff_grows_and_is_jittered():
     values = [deliveries.backoff_seconds(n, 30, 900, lambda: 1.0) for n in range(1, 7)]
     assert values == [30, 60, 120, 240, 480, 900]
     assert deliveries.backoff_seconds(1, 30, 900, lambda: 0.0) == 15
+
+
+def test_every_email_kind_is_in_the_one_explicit_table():
+    """crm.services.emails.RENDERERS names each kind's renderer; nothing registers by import."""
+    from crm.models.enums import DELIVERY_KINDS
+
+    assert set(emails.RENDERERS) <= set(DELIVERY_KINDS)
+    assert set(DELIVERY_KINDS) - set(emails.RENDERERS) == {"import_report", KIND}
+    assert emails.RENDERERS["digest"].__module__ == "crm.services.digests"
+    with pytest.raises(LookupError):
+        emails.render([Delivery(kind="import_report", dedupe_key="x")],
+                      deliveries.MailSettings(secret_key="k", base_url="https://crm.example.org"))
+
+
+def test_mail_settings_are_read_from_the_config_in_one_place():
+    import dataclasses
+
+    settings = deliveries.MailSettings.from_config({
+        "SECRET_KEY": "k", "CRM_BASE_URL": "https://crm.example.org",
+        "HEALTH_THRESHOLDS": {"media": (5, 10)}, "HEALTH_DEFAULT_THRESHOLDS": (1, 2)})
+    assert (settings.secret_key, settings.base_url) == ("k", "https://crm.example.org")
+    assert settings.thresholds.for_sector("media") == (5, 10)
+    assert settings.thresholds.for_sector("technology") == (1, 2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.base_url = "https://evil.example"  # type: ignore[misc]
