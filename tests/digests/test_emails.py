@@ -171,3 +171,35 @@ def test_a_hidden_meeting_dates_nothing_in_other_peoples_digests(app, db, smtp):
     assert "Engagement cooling off" not in "".join(_parts(smtp, "bob@"))  # he saw the meeting
     for raw in smtp.raw:
         assert b"HIDDEN-MEETING" not in raw
+
+
+def test_the_send_path_uses_the_configured_health_thresholds(app, db, make, smtp,
+                                                             monkeypatch):
+    """HEALTH_* reach the digest through MailSettings (read once per send run): a partner
+    last met 62 days before the period ended turned "cooling" under the default 60 days,
+    and is still active, so the digest is empty and not sent, under a 100-day setting."""
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)  # a Monday: weekly periods just ended
+    end = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    owners = [make.make_user(), make.make_user()]
+    for owner in owners:
+        make.make_partner(owner=owner, sector="technology", name=f"Cooling of {owner.name}",
+                          created_at=end - timedelta(days=400),
+                          last_interaction_at=end - timedelta(days=62))
+    db.session.commit()
+    rows = {row.recipient_id: row.id for row in db.session.scalars(
+        select(Delivery).where(Delivery.id.in_(digests.sweep(now))))}
+    db.session.commit()
+    assert set(rows) == {owner.id for owner in owners}
+
+    monkeypatch.setitem(app.config, "HEALTH_DEFAULT_THRESHOLDS", (100, 200))
+    strict = deliver([rows[owners[0].id]], app.config)
+    assert strict.skipped == [rows[owners[0].id]] and not smtp.messages
+    assert "empty digest" in db.session.get(Delivery, rows[owners[0].id]).last_error
+
+    monkeypatch.setitem(app.config, "HEALTH_DEFAULT_THRESHOLDS", (60, 120))
+    assert deliver([rows[owners[1].id]], app.config).sent == [rows[owners[1].id]]
+    assert len(smtp.messages) == 1
+    text = smtp.messages[0].get_body(("plain",)).get_content()
+    assert f"Cooling of {owners[1].name}" in text
