@@ -210,3 +210,19 @@ def test_completed_between_sweep_and_send_is_not_reminded(app, db, make, monkeyp
     assert len(outcome.sent) == 1 and len(outcome.skipped) == 1
     assert len(again.skipped) == 2 and again.sent == []
     assert all(r.status == "sent" for r in rows(db))
+
+
+def test_cli_sweep_reminders_at_runs_the_shared_job_and_refuses_a_bad_time(app, db, make):
+    """`flask crm sweep-reminders --at` is a thin wrapper over crm.jobs: the same counts,
+    and a bad time is a usage error naming ISO 8601, never a traceback."""
+    user = make.make_user(timezone=PARIS)
+    make.make_follow_up(make.make_partner(owner=user), user,
+                        due_at=local(PARIS, 2025, 6, 10, 15, 0))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["crm", "sweep-reminders", "--at", "2025-06-10T06:00:00Z"])
+    assert result.exit_code == 0, result.output
+    assert "inserted=1, emails=1, requeued=0" in result.output
+    assert [r.kind for r in rows(db)] == ["reminder_due"]
+    bad = runner.invoke(args=["crm", "sweep-reminders", "--at", "tomorrow at eight"])
+    assert bad.exit_code == 2 and "ISO 8601" in bad.output and "Traceback" not in bad.output
