@@ -21,7 +21,7 @@ from crm.models.enums import ROLES
 from crm.models.settings import SiteSetting
 from crm.models.user import UserLogin
 
-from . import (
+from .. import (
     account_emails,
     audit,
     countries,
@@ -34,7 +34,7 @@ from . import (
     totp,
     users,
 )
-from .errors import ValidationError
+from ..errors import ValidationError
 
 INVITATION = "invitation"
 PASSWORD_RESET = "password_reset"
@@ -281,7 +281,7 @@ def update_user(actor: User, user: User, changes: dict[str, Any]) -> dict[str, l
     active admin can be neither demoted nor deactivated.
     """
     if not actor.is_admin:
-        from .access import Forbidden
+        from ..access import Forbidden
 
         raise Forbidden("admins only")
     allowed = {"role", "region_scope", "name", "timezone", "active"}

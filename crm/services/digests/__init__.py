@@ -33,8 +33,8 @@ from crm.models import (
 )
 from crm.models.enums import SECTORS, STAGES, label
 
-from . import access, audit, deliveries, engagement, links, outside, timeutil
-from .errors import ValidationError
+from .. import access, audit, deliveries, engagement, links, outside, timeutil
+from ..errors import ValidationError
 
 #: the three sectors a country should have an active partner in (coverage gaps)
 COVERAGE_SECTORS = ("law_enforcement", "technology", "travel_tourism")
@@ -652,7 +652,7 @@ def build_email(user: User, data: DigestData, *, secret_key: str, base_url: str,
 
 
 def _country_name(code: str) -> str:
-    from . import countries
+    from .. import countries
 
     return countries.country_name(code)
 
