@@ -34,7 +34,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 
-## make bench: benchmarks on PostgreSQL (see bench/README.md)
+## make bench: benchmarks on PostgreSQL (see docs/benchmarks.md)
 bench: install
 	$(BIN)/python -m bench.run
 

@@ -74,7 +74,7 @@ def reminders_rate(redis_url: str, env: dict, emails: int, log: Callable,
             _wait_for_worker(app)
             started = time.perf_counter()
             # the beat task's code path (run_sweep), run from the CLI: the task's 50 s soft
-            # limit is too short for 10,000 reminders on a loaded 2-core machine (see README)
+            # limit is too short for 10,000 reminders on a loaded 2-core machine (see docs/benchmarks.md)
             sweep = subprocess.Popen(
                 [str(services.BIN / "flask"), "--app", "crm", "crm", "sweep-reminders", "--at",
                  sweep_at.isoformat()], cwd=services.ROOT, env=mail_env,

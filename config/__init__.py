@@ -1,4 +1,4 @@
-"""Configuration classes, read from the environment (DESIGN.md §4).
+"""Configuration classes, read from the environment (README, Configuration).
 
 `load_config(name)` returns an *instance* so that values are read from the
 environment when the app is created, not when this module is imported.
@@ -152,7 +152,7 @@ class BaseConfig:
         }
 
     def celery_config(self) -> dict:
-        """Celery settings (DESIGN.md §3): late acks, JSON only, time limits everywhere."""
+        """Celery settings (docs/architecture.md): late acks, JSON only, time limits everywhere."""
         common = {
             "task_serializer": "json",
             "accept_content": ["json"],

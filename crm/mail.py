@@ -157,7 +157,7 @@ def _connect(config: Mapping) -> smtplib.SMTP:
 
 
 def close_connection() -> None:
-    """Close this process's kept SMTP connection (tests, worker shutdown)."""
+    """Close this process's kept SMTP connection (worker shutdown: tasks/__init__.py)."""
     _connections.drop()
 
 
@@ -202,10 +202,6 @@ def send(message: EmailMessage) -> str:
         _connections.drop()
         raise
     return message["Message-ID"]
-
-
-def render_and_send(email: Email) -> str:
-    return send(build(email))
 
 
 def outbox_dir() -> Path:

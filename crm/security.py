@@ -162,7 +162,7 @@ def is_token_link_endpoint(app: Flask, endpoint: str | None) -> bool:
 def init_app(app: Flask) -> None:
     if app.config.get("CRM_CONFIG_NAME") == "production" and not app.config.get("TRUSTED_HOSTS"):
         app.logger.warning("TRUSTED_HOSTS is not set: any Host header is accepted "
-                           "(set it to the site's host names; see README Security)")
+                           "(set it to the site's host names; see docs/security.md)")
     @app.before_request
     def _request_context() -> None:
         g.request_id = request.headers.get("X-Request-ID", "")[:64] or secrets.token_hex(8)

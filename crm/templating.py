@@ -38,7 +38,6 @@ def init_app(app: Flask) -> None:
         label=enums.label,
         country_name=countries.country_name,
     )
-    app.jinja_env.globals.update(enums=enums, SECTOR_LABELS=enums.SECTOR_LABELS,
-                                 view_functions=app.view_functions)
+    app.jinja_env.globals.update(enums=enums, SECTOR_LABELS=enums.SECTOR_LABELS)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -5,7 +5,9 @@ Builds the Flask app and its Celery app (Flask's celery_init_app pattern). Celer
 is `flask_app`.
 """
 
-from crm import create_app
+from celery.signals import worker_process_shutdown
+
+from crm import create_app, mail
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
@@ -15,3 +17,9 @@ from tasks import delivery, digests, imports, misc, reminders  # noqa: E402,F401
 from tasks.schedule import BEAT_SCHEDULE  # noqa: E402
 
 celery_app.conf.beat_schedule = BEAT_SCHEDULE
+
+
+@worker_process_shutdown.connect
+def _close_smtp(**_kwargs: object) -> None:
+    """A worker process keeps one SMTP connection (crm/mail.py); QUIT it on the way out."""
+    mail.close_connection()

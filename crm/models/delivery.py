@@ -1,4 +1,4 @@
-"""The notification ledger: one row per email that should exist (DESIGN.md §3)."""
+"""The notification ledger: one row per email that should exist (docs/architecture.md)."""
 
 from __future__ import annotations
 

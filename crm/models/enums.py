@@ -1,4 +1,4 @@
-"""The enumerations of the domain (DESIGN.md §2), as plain tuples of codes plus labels."""
+"""The enumerations of the domain (docs/domain.md), as plain tuples of codes plus labels."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Visibility: the one module that decides which records a user may see (DESIGN.md §2).
+"""Visibility: the one module that decides which records a user may see (docs/domain.md).
 
 `standard`: every signed-in user. `restricted`: the partner's owner and collaborators,
 managers whose region scope covers the partner, admins. `confidential`: the owner and

@@ -1,4 +1,4 @@
-"""How a record is named outside the application: email and feeds (DESIGN.md §2, rule 11).
+"""How a record is named outside the application: email and feeds (docs/domain.md, rule 11).
 
 Mail is forwarded, synced to phones and stored on servers we do not control. So nothing
 sent out (reminders, digests, account emails, the calendar feed) carries the name or text

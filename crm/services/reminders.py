@@ -1,4 +1,4 @@
-"""Follow-up reminders: what is due at `now`, computed from the database (DESIGN.md §3).
+"""Follow-up reminders: what is due at `now`, computed from the database (docs/architecture.md).
 
 Three reminders per follow-up and due time, each one ledger row with a dedupe key that
 contains the due time (so snoozing or rescheduling re-arms them):

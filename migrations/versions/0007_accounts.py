@@ -4,7 +4,7 @@ A trigger refuses UPDATE and DELETE on audit_events for every role, the owner in
 (TRUNCATE, which needs the table owner, stays possible for test set-ups and for a DBA's
 documented retention job). Deployments that also run the app under a separate role can
 additionally `REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM <app role>` — see
-README "Security". SQLite (development) has no roles; nothing is done there.
+docs/security.md. SQLite (development) has no roles; nothing is done there.
 
 Revision ID: 0007
 Revises: 0006

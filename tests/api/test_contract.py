@@ -1,4 +1,4 @@
-"""Contract tests: every endpoint of DESIGN.md §5 — statuses, envelopes, filters, paging."""
+"""Contract tests: every endpoint of docs/api.md — statuses, envelopes, filters, paging."""
 
 from __future__ import annotations
 

@@ -8,6 +8,10 @@ from crm import mail
 from tests.support.smtp import SmtpSink
 
 
+def _send(email: mail.Email) -> str:
+    return mail.send(mail.build(email))
+
+
 @pytest.fixture
 def smtp(app):
     with SmtpSink() as sink:
@@ -17,7 +21,7 @@ def smtp(app):
 
 
 def test_mail_reaches_a_real_smtp_server_with_both_parts(app, smtp):
-    message_id = mail.render_and_send(mail.Email(
+    message_id = _send(mail.Email(
         to="grace@example.org", to_name="Grace Wanjiru", subject="Hello from the CRM",
         template="test", context={"name": "Grace"}))
     assert len(smtp.messages) == 1
@@ -36,7 +40,7 @@ def test_mail_reaches_a_real_smtp_server_with_both_parts(app, smtp):
 
 def test_a_given_message_id_is_kept(app, smtp):
     fixed = "<fixed-1@example.org>"
-    mail.render_and_send(mail.Email(to="a@example.org", subject="s", template="test",
+    _send(mail.Email(to="a@example.org", subject="s", template="test",
                                     context={"name": "A"}, message_id=fixed))
     assert smtp.messages[0]["Message-ID"] == fixed
 
@@ -50,7 +54,7 @@ def test_header_with_cr_or_lf_is_refused(app, smtp, field):
     else:
         values[field] = evil
     with pytest.raises(mail.HeaderInjection):
-        mail.render_and_send(mail.Email(template="test", context={"name": "A"}, **values))
+        _send(mail.Email(template="test", context={"name": "A"}, **values))
     assert smtp.messages == []
 
 
@@ -58,10 +62,10 @@ def test_4xx_is_temporary_and_5xx_permanent(app, smtp):
     smtp.responses = ["451 4.3.0 try again later", "550 5.1.1 no such user"]
     email = mail.Email(to="a@example.org", subject="s", template="test", context={"name": "A"})
     with pytest.raises(mail.TemporaryMailError):
-        mail.render_and_send(email)
+        _send(email)
     with pytest.raises(mail.PermanentMailError):
-        mail.render_and_send(email)
-    mail.render_and_send(email)
+        _send(email)
+    _send(email)
     assert len(smtp.messages) == 1
 
 
@@ -71,7 +75,7 @@ def test_refused_connection_is_temporary(app):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_TIMEOUT=2)
     try:
         with pytest.raises(mail.TemporaryMailError):
-            mail.render_and_send(mail.Email(to="a@example.org", subject="s", template="test",
+            _send(mail.Email(to="a@example.org", subject="s", template="test",
                                             context={"name": "A"}))
     finally:
         app.config.update(SMTP_HOST=None)
@@ -80,7 +84,7 @@ def test_refused_connection_is_temporary(app):
 def test_without_smtp_mail_goes_to_the_outbox_and_dev_page(app, client, make, db):
     from tests.support.http import login
 
-    message_id = mail.render_and_send(mail.Email(to="a@example.org", subject="Outbox check",
+    message_id = _send(mail.Email(to="a@example.org", subject="Outbox check",
                                                  template="test", context={"name": "A"}))
     files = list(mail.outbox_dir().glob("*.eml"))
     assert any(message_id.encode() in f.read_bytes() for f in files)
@@ -97,10 +101,10 @@ def _email(name: str = "A") -> mail.Email:
 
 def test_one_smtp_connection_is_kept_for_many_emails(app, smtp):
     mail.close_connection()
-    mail.render_and_send(_email())
+    _send(_email())
     kept = mail._connections.smtp
     assert kept is not None
-    mail.render_and_send(_email("B"))
+    _send(_email("B"))
     assert mail._connections.smtp is kept
     assert len(smtp.messages) == 2
     mail.close_connection()
@@ -110,7 +114,7 @@ def test_a_connection_the_server_dropped_is_replaced_at_once(app):
     mail.close_connection()
     with SmtpSink() as first:
         app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=first.port, SMTP_TIMEOUT=3)
-        mail.render_and_send(_email())
+        _send(_email())
         kept = mail._connections.smtp
     try:
         second = SmtpSink()
@@ -121,7 +125,7 @@ def test_a_connection_the_server_dropped_is_replaced_at_once(app):
 
         second.controller = Controller(_Handler(second), hostname="127.0.0.1", port=first.port)
         with second:
-            mail.render_and_send(_email("B"))
+            _send(_email("B"))
             assert mail._connections.smtp is not kept
             assert [m["To"] for m in second.messages] == ["a@example.org"]
     finally:
@@ -133,8 +137,8 @@ def test_an_error_drops_the_kept_connection(app, smtp):
     mail.close_connection()
     smtp.responses = ["451 4.3.0 try again later"]
     with pytest.raises(mail.TemporaryMailError):
-        mail.render_and_send(_email())
+        _send(_email())
     assert mail._connections.smtp is None
-    mail.render_and_send(_email())
+    _send(_email())
     assert len(smtp.messages) == 1
     mail.close_connection()

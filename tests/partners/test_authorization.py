@@ -2,7 +2,7 @@
 × {owner, collaborator, other staff, manager in region, manager outside region, admin, viewer}
 × {standard, restricted, confidential} → 200 / 302 / 404 / 403.
 
-The expectations are written out here (DESIGN.md §2), not derived from crm.services.access.
+The expectations are written out here (docs/domain.md), not derived from crm.services.access.
 """
 
 from __future__ import annotations

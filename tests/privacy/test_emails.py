@@ -87,6 +87,7 @@ def _parts(message) -> list[tuple[str, str]]:
 
 def test_emails_carry_no_restricted_or_confidential_canary(crm_app, world: World, database_url,
                                                            tmp_path, broker):
+    from crm.celery_app import SEND_TASK
     from crm.extensions import db
     from crm.models import Delivery
     from crm.services import digests, reminders, timeutil
@@ -112,7 +113,7 @@ def test_emails_carry_no_restricted_or_confidential_canary(crm_app, world: World
             ids = [i for batch in batches for i in batch]
             sender = Celery(broker=broker)
             for batch in batches:
-                sender.send_task("tasks.delivery.send", args=[batch])
+                sender.send_task(SEND_TASK, args=[batch])
 
             def settled():
                 with crm_app.app_context():

@@ -1,5 +1,5 @@
 """The page crawl: every GET route, as every viewpoint, shows exactly what that viewpoint
-may see (DESIGN.md §2) and nothing else.
+may see (docs/domain.md) and nothing else.
 
 For each viewpoint one browser signs in through the real form (and gets an API token of
 its own), then fetches every URL of `routes.plan`: pages, htmx fragments, autocompletes

@@ -6,7 +6,7 @@ canary token, `CNRY` + kind letter + 3-digit record number + 2-letter field code
 the token. Interactions also get a unique calendar day each (never a Monday, today or a
 follow-up due day), so a leaked derived date ("last interaction") is found as well.
 
-`may_see` is written here from DESIGN.md §2 on purpose, without crm.services.access: a
+`may_see` is written here from docs/domain.md on purpose, without crm.services.access: a
 test that asked the code under test what to expect could not fail.
 """
 
@@ -21,9 +21,9 @@ RANK = {level: i for i, level in enumerate(LEVELS)}
 #: (region, country) of the two regions the world spreads over
 REGIONS = (("Europe", "FR"), ("Asia", "TH"))
 
-#: the assignee exception (DESIGN.md §2, issue 12 rule 2): a writer also sees a follow-up
+#: the assignee exception (docs/domain.md, issue 12 rule 2): a writer also sees a follow-up
 #: assigned to them even at a partner they may not (or no longer) see: being assigned grants
-#: the follow-up itself, never its partner's or interaction's fields (DESIGN.md §2, the
+#: the follow-up itself, never its partner's or interaction's fields (docs/domain.md, the
 #: assignee exception). True would require the partner to be visible as well.
 ASSIGNEE_NEEDS_PARTNER = False
 
@@ -127,7 +127,7 @@ class World:
     def partner(self, record: Record) -> Record:
         return self.records[("partner", record.partner)]
 
-    # --- the rule (DESIGN.md §2), independent of crm.services.access ------------------
+    # --- the rule (docs/domain.md), independent of crm.services.access ------------------
 
     def level_ok(self, who: str | None, partner: Record, level: str) -> bool:
         person = self.people.get(who or "")

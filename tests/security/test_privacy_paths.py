@@ -1,7 +1,7 @@
 """Issue 12: sensitivity follows the data into follow-ups and derived values, and only those
 who decide who sees a partner may widen access.
 
-Expectations are written out here (DESIGN.md §2), not derived from crm.services.access.
+Expectations are written out here (docs/domain.md), not derived from crm.services.access.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""JSON API v1 (DESIGN.md §5), built with flask-smorest on the plain Flask app.
+"""JSON API v1 (docs/api.md), built with flask-smorest on the plain Flask app.
 
 The marshmallow schemas in `schemas.py` validate every request and generate the
 OpenAPI 3 document served at /api/v1/openapi.json; /api/docs renders it with the

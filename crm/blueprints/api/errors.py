@@ -20,7 +20,7 @@ from crm.extensions import limiter
 from crm.services.access import Forbidden, NotVisible
 from crm.services.errors import ConflictError, ValidationError
 
-#: HTTP status → the lower-case code clients branch on (DESIGN.md §5)
+#: HTTP status → the lower-case code clients branch on (docs/api.md)
 CODES = {
     400: "bad_request",
     401: "unauthorized",

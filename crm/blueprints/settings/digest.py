@@ -12,7 +12,8 @@ from crm import mail, security, uow
 from crm.blueprints.formflow import save_form
 from crm.extensions import csrf, db
 from crm.models import User
-from crm.services import digests, engagement, links, timeutil
+from crm.services import digests, links, timeutil
+from crm.services.deliveries import MailSettings
 
 from . import bp
 
@@ -79,14 +80,14 @@ def digest_preview():
         weekly = User(digest_frequency="weekly", digest_weekday=user.digest_weekday,
                       digest_hour=user.digest_hour, timezone=user.timezone)
         period = digests.period_for(weekly, now)
-    config = current_app.config
+    settings = MailSettings.from_config(current_app.config)
     data, email, reason = digests.digest_for(
-        user, period, now, secret_key=config["SECRET_KEY"], base_url=config["CRM_BASE_URL"],
-        thresholds=engagement.Thresholds.from_config(config))
+        user, period, now, secret_key=settings.secret_key, base_url=settings.base_url,
+        thresholds=settings.thresholds)
     if email is None:
         note = note or f"This digest would not be sent now ({reason})."
-        email = digests.build_email(user, data, secret_key=config["SECRET_KEY"],
-                                    base_url=config["CRM_BASE_URL"])
+        email = digests.build_email(user, data, secret_key=settings.secret_key,
+                                    base_url=settings.base_url)
     message = mail.build(email)
     users = (db.session.execute(db.select(User.id, User.name).where(User.active.is_(True))
                                 .order_by(User.name)).all() if current_user.is_admin else [])
