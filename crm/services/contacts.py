@@ -24,7 +24,7 @@ from crm.extensions import db
 from crm.models import Contact, Partner, User
 from crm.models.enums import SENSITIVITIES
 
-from . import access, audit
+from . import access, audit, records
 from .errors import ValidationError
 from .partners import clean_email, clean_text
 
@@ -142,20 +142,18 @@ def update_contact(actor: User, contact: Contact, data: dict) -> Contact:
     access.ensure_can_write(actor)
     partner = db.session.get(Partner, contact.partner_id)
     values = _validate(actor, partner, data, partial=True, contact_id=contact.id)
-    before = _snapshot(contact)
-    for key, value in values.items():
-        setattr(contact, key, value)
-    changes = audit.diff(before, _snapshot(contact))
-    if not changes:
-        return contact
-    contact.version = (contact.version or 1) + 1
-    if "sensitivity" in changes:
-        access.ensure_may_lower(actor, partner, *changes["sensitivity"])
-        _ensure_still_visible(actor, contact)
-    audit.record("contact.update", actor=actor, object_type="contact", object_id=contact.id,
-                 changes=changes, details={"partner_id": contact.partner_id})
-    if "sensitivity" in changes:
-        audit.record("contact.sensitivity", actor=actor, object_type="contact",
-                     object_id=contact.id, changes={"sensitivity": changes["sensitivity"]})
-    _flush(contact)
+
+    def apply() -> None:
+        for key, value in values.items():
+            setattr(contact, key, value)
+
+    def still_visible(changes: dict[str, list]) -> None:
+        if "sensitivity" in changes:
+            access.ensure_may_lower(actor, partner, *changes["sensitivity"])
+            _ensure_still_visible(actor, contact)
+
+    records.update_audited(actor, contact, "contact.update", object_type="contact",
+                           snapshot=lambda: _snapshot(contact), apply=apply,
+                           effects=still_visible, details={"partner_id": contact.partner_id},
+                           sensitivity_event=True, flush=lambda: _flush(contact))
     return contact

@@ -21,7 +21,7 @@ from crm.extensions import db
 from crm.models import FollowUp, Interaction, Partner, User
 from crm.models.enums import SENSITIVITIES
 
-from . import access, audit, timeutil
+from . import access, audit, records, timeutil
 from .errors import ConflictError, ValidationError
 
 TITLE_MAX = 300
@@ -169,16 +169,15 @@ def create_follow_up(actor: User, partner: Partner, data: dict) -> FollowUp:
 def _change(actor: User, fu: FollowUp, action: str, **values: Any) -> FollowUp:
     """Apply `values`, bump the version and audit old → new (nothing if nothing changed)."""
     access.ensure_can_write(actor)
-    old = _snapshot(fu)
-    for name, value in values.items():
-        setattr(fu, name, value)
-    changes = audit.diff(old, _snapshot(fu))
-    if not changes:
-        return fu
-    fu.version = (fu.version or 1) + 1
-    db.session.flush()
-    audit.record(action, actor=actor, object_type="follow_up", object_id=fu.id,
-                 changes=changes, details={"partner_id": fu.partner_id})
+
+    def apply() -> None:
+        for name, value in values.items():
+            setattr(fu, name, value)
+
+    records.update_audited(actor, fu, action, object_type="follow_up",
+                           snapshot=lambda: _snapshot(fu), apply=apply,
+                           effects=lambda _changes: db.session.flush(),
+                           details={"partner_id": fu.partner_id}, flush=None)
     return fu
 
 

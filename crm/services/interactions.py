@@ -26,7 +26,7 @@ from crm.models import (
 )
 from crm.models.enums import INTERACTION_KINDS, SENSITIVITIES, SENSITIVITY_RANK
 
-from . import access, audit, followups, timeutil
+from . import access, audit, followups, records, timeutil
 from .errors import ConflictError, ValidationError
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
@@ -306,40 +306,44 @@ def update_interaction(actor: User, interaction: Interaction, data: dict, *,
     old_contacts, old_staff = linked_ids(interaction)
     keys = [k for k in EDITABLE if k in data]
     clean = _clean(actor, partner, data, keys, keep_staff=old_staff)
-    old = _snapshot(interaction, old_contacts, old_staff)
     new_contacts = old_contacts
     if "contact_ids" in clean:
         # contacts the editor cannot see (raised to confidential since) stay linked
         new_contacts = sorted({c.id for c in clean["contact_ids"]}
                               | _hidden_from(actor, old_contacts))
     new_staff = [u.id for u in clean["staff_ids"]] if "staff_ids" in clean else old_staff
-    for key in ("kind", "occurred_at", "summary", "outcome", "sensitivity"):
-        if key in clean:
-            setattr(interaction, key, clean[key])
-    changes = audit.diff(old, _snapshot(interaction, new_contacts, new_staff))
-    if not changes:
-        return interaction
-    if "sensitivity" in changes:
-        access.ensure_may_lower(actor, partner, *changes["sensitivity"])
-    if new_contacts != old_contacts:
-        _replace_links(interaction_contacts, interaction.id, "contact_id", new_contacts)
-    if new_staff != old_staff:
-        _replace_links(interaction_staff, interaction.id, "user_id", new_staff)
-    for rel in ("contacts", "staff"):
-        if rel in interaction.__dict__:
-            db.session.expire(interaction, [rel])
-    interaction.version = (interaction.version or 1) + 1
-    db.session.flush()
-    if "occurred_at" in changes or "sensitivity" in changes:
-        recompute_last_interaction(partner)
-    if "sensitivity" in changes:
-        raise_follow_ups(interaction)
-    audit.record("interaction.update", actor=actor, object_type="interaction",
-                 object_id=interaction.id, changes=changes,
-                 details={"partner_id": partner.id})
-    if "sensitivity" in changes:  # searchable on its own in the audit trail
-        audit.record("interaction.sensitivity", actor=actor, object_type="interaction",
-                     object_id=interaction.id, changes={"sensitivity": changes["sensitivity"]})
+    linked = {"contacts": old_contacts, "staff": old_staff}
+
+    def apply() -> None:
+        for key in ("kind", "occurred_at", "summary", "outcome", "sensitivity"):
+            if key in clean:
+                setattr(interaction, key, clean[key])
+        linked.update(contacts=new_contacts, staff=new_staff)
+
+    def may_lower(changes: dict[str, list]) -> None:
+        if "sensitivity" in changes:
+            access.ensure_may_lower(actor, partner, *changes["sensitivity"])
+
+    def links_and_dates(changes: dict[str, list]) -> None:
+        if new_contacts != old_contacts:
+            _replace_links(interaction_contacts, interaction.id, "contact_id", new_contacts)
+        if new_staff != old_staff:
+            _replace_links(interaction_staff, interaction.id, "user_id", new_staff)
+        for rel in ("contacts", "staff"):
+            if rel in interaction.__dict__:
+                db.session.expire(interaction, [rel])
+        db.session.flush()
+        if "occurred_at" in changes or "sensitivity" in changes:
+            recompute_last_interaction(partner)
+        if "sensitivity" in changes:
+            raise_follow_ups(interaction)
+
+    records.update_audited(actor, interaction, "interaction.update", object_type="interaction",
+                           snapshot=lambda: _snapshot(interaction, linked["contacts"],
+                                                      linked["staff"]),
+                           apply=apply, guard=may_lower, effects=links_and_dates,
+                           details={"partner_id": partner.id}, sensitivity_event=True,
+                           flush=None)
     return interaction
 
 

@@ -21,7 +21,7 @@ from crm.extensions import db
 from crm.models import Partner, PartnerTag, StageChange, User, partner_collaborators
 from crm.models.enums import HEALTH_STATES, SECTORS, SENSITIVITIES, STAGES
 
-from . import access, audit, countries, engagement, timeutil
+from . import access, audit, countries, engagement, records, timeutil
 from .errors import ValidationError
 from .text import like_escape, name_key
 
@@ -353,29 +353,26 @@ def update_partner(actor: User, partner: Partner, data: dict) -> Partner:
     access.ensure_can_write(actor)
     values, users = _validate(data, partial=True)
     _load_collections(partner)
-    before = snapshot(partner)
     may_widen = access.may_widen_access(actor, partner)
-    _apply(partner, values, users)
-    after = snapshot(partner)
-    changes = audit.diff(before, after)
-    if not changes:
-        return partner
-    if not may_widen and _widens_access(changes):
-        raise access.Forbidden("Partner", message=access.WIDEN_REFUSED)
-    partner.version = (partner.version or 1) + 1
-    if "owner_id" in changes or "sensitivity" in changes or "collaborator_ids" in changes \
-            or "region" in changes:
-        _ensure_still_visible(actor, partner)
-    if "stage" in changes:
-        db.session.add(StageChange(partner_id=partner.id, from_stage=before["stage"],
-                                   to_stage=partner.stage, changed_by_id=actor.id,
-                                   changed_at=timeutil.now_utc()))
-    audit.record("partner.update", actor=actor, object_type="partner", object_id=partner.id,
-                 changes=changes)
-    if "sensitivity" in changes:
-        audit.record("partner.sensitivity", actor=actor, object_type="partner",
-                     object_id=partner.id, changes={"sensitivity": changes["sensitivity"]})
-    db.session.flush()
+
+    def refuse_widening(changes: Mapping[str, list]) -> None:
+        if not may_widen and _widens_access(changes):
+            raise access.Forbidden("Partner", message=access.WIDEN_REFUSED)
+
+    def visibility_and_stage(changes: Mapping[str, list]) -> None:
+        if "owner_id" in changes or "sensitivity" in changes \
+                or "collaborator_ids" in changes or "region" in changes:
+            _ensure_still_visible(actor, partner)
+        if "stage" in changes:
+            db.session.add(StageChange(partner_id=partner.id, from_stage=changes["stage"][0],
+                                       to_stage=partner.stage, changed_by_id=actor.id,
+                                       changed_at=timeutil.now_utc()))
+
+    records.update_audited(actor, partner, "partner.update", object_type="partner",
+                           snapshot=lambda: snapshot(partner),
+                           apply=lambda: _apply(partner, values, users),
+                           guard=refuse_widening, effects=visibility_and_stage,
+                           sensitivity_event=True)
     return partner
 
 
@@ -400,14 +397,10 @@ def unarchive_partner(actor: User, partner: Partner) -> None:
 
 def _set_archived(actor: User, partner: Partner, archived: bool) -> None:
     access.ensure_can_write(actor)
-    if bool(partner.archived) == archived:
-        return
-    partner.archived = archived
-    partner.version = (partner.version or 1) + 1
-    audit.record("partner.archive" if archived else "partner.unarchive", actor=actor,
-                 object_type="partner", object_id=partner.id,
-                 changes={"archived": [not archived, archived]})
-    db.session.flush()
+    records.update_audited(actor, partner, "partner.archive" if archived else "partner.unarchive",
+                           object_type="partner",
+                           snapshot=lambda: {"archived": bool(partner.archived)},
+                           apply=lambda: setattr(partner, "archived", archived))
 
 
 def find_duplicates(name: str, country: str, exclude_id: int | None = None, *,

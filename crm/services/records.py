@@ -1,0 +1,66 @@
+"""Versioned records: one audited update and one optimistic-locking rule for every record type.
+
+Partners, contacts, interactions and follow-ups carry a `version` that grows by one on every
+change that changes something (the API's ETag and the edit forms' hidden field read it).
+`update_audited` is the shape every update shares: snapshot, apply, diff, bump, audit;
+each service passes only what is its own (a refusal to check, a stage change, link tables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from crm.extensions import db
+
+from . import audit
+
+#: {field: [old, new]}, as `audit.diff` returns it
+Changes = dict[str, list]
+
+
+def _flush() -> None:
+    db.session.flush()
+
+
+def update_audited(
+    actor: Any,
+    record: Any,
+    action: str,
+    *,
+    object_type: str,
+    snapshot: Callable[[], dict[str, Any]],
+    apply: Callable[[], None],
+    guard: Callable[[Changes], None] | None = None,
+    effects: Callable[[Changes], None] | None = None,
+    details: Mapping[str, Any] | None = None,
+    sensitivity_event: bool = False,
+    flush: Callable[[], None] | None = _flush,
+) -> Changes:
+    """Apply a change to `record` and audit it old → new; the changes, or {} when none.
+
+    In this order: `snapshot()` before, `apply()`, diff with `snapshot()` after; nothing
+    more when nothing changed (the version stays, so an ETag stays valid); else `guard`
+    (refusals, before the version moves), the version bump, `effects` (the record type's
+    own writes), the `action` event, a `<object_type>.sensitivity` event of its own when
+    asked and the sensitivity changed (searchable in the trail), then `flush` (None: the
+    caller's commit flushes). A refusal raised on the way is rolled back by the caller.
+    """
+    before = snapshot()
+    apply()
+    changes = audit.diff(before, snapshot())
+    if not changes:
+        return changes
+    if guard is not None:
+        guard(changes)
+    record.version = (record.version or 1) + 1
+    if effects is not None:
+        effects(changes)
+    audit.record(action, actor=actor, object_type=object_type, object_id=record.id,
+                 changes=changes, details=dict(details) if details else None)
+    if sensitivity_event and "sensitivity" in changes:
+        audit.record(f"{object_type}.sensitivity", actor=actor, object_type=object_type,
+                     object_id=record.id, changes={"sensitivity": changes["sensitivity"]})
+    if flush is not None:
+        flush()
+    return changes
