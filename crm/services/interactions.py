@@ -27,7 +27,7 @@ from crm.models import (
 from crm.models.enums import INTERACTION_KINDS, SENSITIVITIES, SENSITIVITY_RANK
 
 from . import access, audit, followups, records, timeutil
-from .errors import ConflictError, ValidationError
+from .errors import ValidationError
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 #: clocks differ and people log in other zones: up to a day ahead is accepted
@@ -300,8 +300,7 @@ def update_interaction(actor: User, interaction: Interaction, data: dict, *,
     (the form's or the API's ETag) guards against overwriting someone else's edit.
     """
     access.ensure_can_write(actor)
-    if expected_version is not None and expected_version != interaction.version:
-        raise ConflictError("Someone changed this interaction since you opened it.")
+    records.check_version(interaction, expected_version)
     partner = db.session.get(Partner, interaction.partner_id)
     old_contacts, old_staff = linked_ids(interaction)
     keys = [k for k in EDITABLE if k in data]

@@ -8,12 +8,14 @@ each service passes only what is its own (a refusal to check, a stage change, li
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from crm.extensions import db
 
 from . import audit
+from .errors import ConflictError
 
 #: {field: [old, new]}, as `audit.diff` returns it
 Changes = dict[str, list]
@@ -64,3 +66,40 @@ def update_audited(
     if flush is not None:
         flush()
     return changes
+
+
+# --- optimistic locking -------------------------------------------------------------------
+
+def _label(record: Any) -> str:
+    """FollowUp → "follow-up": the record's name in a message."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", type(record).__name__).lower()
+
+
+def check_version(record: Any, expected: int | Collection[int] | None) -> None:
+    """Optimistic locking, one rule for the edit forms, the API's If-Match and the services.
+
+    `expected` is the version the caller read (an If-Match may name several; an empty
+    collection names none, e.g. a garbled field); None means the caller sent none and
+    nothing is checked. A stale one raises ConflictError before anything is written.
+    """
+    if expected is None:
+        return
+    read = {expected} if isinstance(expected, int) else set(expected)
+    if record.version not in read:
+        raise ConflictError(f"Someone else changed this {_label(record)} since you read it.")
+
+
+def versions_named(tags: Iterable[str], prefix: str = "") -> frozenset[int]:
+    """The versions in a form's hidden field ("3") or in ETags (prefix "v": "v3").
+
+    Only the exact spelling counts ("v03" names no version), as when the text was compared.
+    """
+    found = set()
+    for tag in tags:
+        digits = tag[len(prefix):] if tag.startswith(prefix) else ""
+        if _DIGITS.fullmatch(digits):
+            found.add(int(digits))
+    return frozenset(found)
+
+
+_DIGITS = re.compile(r"0|[1-9][0-9]*")

@@ -6,10 +6,9 @@ from typing import Any
 
 from flask import request
 from sqlalchemy import Select, func, select
-from werkzeug.exceptions import Conflict
 
 from crm.extensions import db
-from crm.services import access
+from crm.services import access, records
 
 from .fields import MAX_ID
 from .guard import current_user
@@ -54,9 +53,7 @@ def check_if_match(obj: Any) -> None:
     wanted = request.if_match
     if not wanted or wanted.star_tag:
         return
-    if not wanted.contains_weak(f"v{obj.version}"):
-        raise Conflict("The record changed since you read it (stale If-Match); "
-                       "fetch it again and retry.")
+    records.check_version(obj, records.versions_named(wanted.as_set(include_weak=True), "v"))
 
 
 def documented_errors(bp, *statuses: int):

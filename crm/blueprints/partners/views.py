@@ -29,10 +29,11 @@ from crm.services import (
     engagement,
     partners,
     people,
+    records,
     timeline,
     timeutil,
 )
-from crm.services.errors import ValidationError
+from crm.services.errors import ConflictError, ValidationError
 
 bp = Blueprint("partners", __name__)
 
@@ -184,9 +185,10 @@ def edit(partner_id: int):
         form.collaborator_ids.data = [u.id for u in partner.collaborators]
         form.version.data = str(partner.version)
     elif form.validate_on_submit():
-        if form.version.data and str(form.version.data) != str(partner.version):
-            form.form_errors.append("Someone else changed this partner while you were editing. "
-                                    "Reload the page to see their changes.")
+        try:
+            records.check_version(partner, _version_read(form.version.data))
+        except ConflictError as exc:
+            form.form_errors.append(f"{exc} Reload the page to see their changes.")
         else:
             saved, _, _ = call_service(
                 form, lambda: partners.update_partner(current_user, partner, form.service_data()))
@@ -196,6 +198,11 @@ def edit(partner_id: int):
     status = 200 if request.method == "GET" else 422
     return render_template("partners/form.html", form=form, partner=partner,
                            duplicates=[], regions=_region_map()), status
+
+
+def _version_read(raw: str | None) -> frozenset[int] | None:
+    """The version in the form's hidden field (None when the form sent none)."""
+    return records.versions_named([str(raw)]) if raw else None
 
 
 def _region_map() -> dict[str, str]:
