@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, request, stream_with_context
+from flask import Response, abort, request
 from flask_login import current_user, login_required
 
-from crm.services import csvsafe, exports, timeutil
+from crm.blueprints.csvdownload import csv_download
+from crm.services import exports, timeutil
 from crm.services.errors import ValidationError
 
 from . import bp
@@ -18,12 +19,9 @@ def _export(kind: str) -> Response:
     except ValidationError as exc:
         abort(400, "Cannot export with these filters: " + "; ".join(
             f"{k}: {v}" for k, v in exc.fields.items()))
-    # the unit of work (crm/uow.py) commits the audit event before the first row is streamed
-    filename = f"{kind}-{timeutil.now_utc():%Y%m%d-%H%M}.csv"
-    return Response(stream_with_context(csvsafe.stream(export.header, export.rows)),
-                    mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "X-Export-Rows": str(export.count)})
+    # exports.build audited the export; the unit of work commits it before the first row
+    return csv_download(f"{kind}-{timeutil.now_utc():%Y%m%d-%H%M}.csv", export.header,
+                        export.rows, headers={"X-Export-Rows": str(export.count)})
 
 
 @bp.get("/partners.csv")

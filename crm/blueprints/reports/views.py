@@ -6,19 +6,12 @@ with the same query string. The numbers come from crm.services.reports.
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    render_template,
-    request,
-    stream_with_context,
-)
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user, login_required
 
+from crm.blueprints.csvdownload import csv_download
 from crm.forms.reports import ReportFilterForm
-from crm.services import audit, csvsafe, engagement, reports
+from crm.services import audit, engagement, reports
 from crm.services.errors import ValidationError
 
 from . import csv_rows
@@ -86,7 +79,5 @@ def download(name: str):
     audit.record("export", actor=current_user.id, object_type=f"report:{name}",
                  details={"filters": dict(request.args), "rows": len(rows), "format": "csv"})
     # the unit of work (crm/uow.py) commits the audit event before the first row is streamed
-    filename = f"report-{name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
-    return Response(stream_with_context(csvsafe.stream(header, rows)),
-                    mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return csv_download(f"report-{name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv",
+                        header, rows)
