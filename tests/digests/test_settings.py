@@ -113,7 +113,7 @@ def test_tampered_or_expired_unsubscribe_links_are_refused(app, db, make, client
     db.session.commit()
     path = _unsubscribe_url(app, user)
     assert client.post(path[:-3] + "abc").status_code == 400
-    monkeypatch.setattr(digests, "UNSUBSCRIBE_MAX_AGE", -1)
+    monkeypatch.setattr(digests.preferences, "UNSUBSCRIBE_MAX_AGE", -1)
     r = client.post(path)
     assert r.status_code == 400 and b"expired" in r.data
     db.session.expire_all()

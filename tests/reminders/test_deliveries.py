@@ -137,7 +137,7 @@ def test_every_email_kind_is_in_the_one_explicit_table():
 
     assert set(emails.RENDERERS) <= set(DELIVERY_KINDS)
     assert set(DELIVERY_KINDS) - set(emails.RENDERERS) == {"import_report", KIND}
-    assert emails.RENDERERS["digest"].__module__ == "crm.services.digests"
+    assert emails.RENDERERS["digest"].__module__ == "crm.services.digests.email"
     with pytest.raises(LookupError):
         emails.render([Delivery(kind="import_report", dedupe_key="x")],
                       deliveries.MailSettings(secret_key="k", base_url="https://crm.example.org"))
