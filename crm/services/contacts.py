@@ -22,11 +22,10 @@ from sqlalchemy.exc import IntegrityError
 
 from crm.extensions import db
 from crm.models import Contact, Partner, User
-from crm.models.enums import SENSITIVITIES
 
 from . import access, audit, records
 from .errors import ValidationError
-from .partners import clean_email, clean_text
+from .validation import check_sensitivity, clean_email, clean_text, collect
 
 FIELDS = ("name", "title", "email", "phone", "language", "notes", "sensitivity")
 EMAIL_TAKEN = "Another contact at this partner already has this email."
@@ -85,9 +84,8 @@ def _validate(actor: User, partner: Partner, data: dict, partial: bool,
         elif key == "notes":
             out[key] = clean_text(value, 10_000, key, errors)
         elif key == "sensitivity":
-            if value not in SENSITIVITIES:
-                errors[key] = "Choose standard, restricted or confidential."
-            elif not access.at_least(value, partner.sensitivity):
+            if collect(errors, check_sensitivity, value, key) \
+                    and not access.at_least(value, partner.sensitivity):
                 errors[key] = (f"A contact cannot be less sensitive than its partner "
                                f"({partner.sensitivity}).")
             out[key] = value

@@ -19,10 +19,10 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from crm.extensions import db
 from crm.models import FollowUp, Interaction, Partner, User
-from crm.models.enums import SENSITIVITIES
 
 from . import access, audit, records, timeutil
 from .errors import ConflictError, ValidationError
+from .validation import check_sensitivity, parse_id
 
 TITLE_MAX = 300
 #: a follow-up cannot be due before this (nor more than MAX_AHEAD from now)
@@ -41,17 +41,6 @@ LIST_LIMIT = 2000
 
 def _snapshot(fu: FollowUp) -> dict[str, Any]:
     return {name: getattr(fu, name) for name in _FIELDS}
-
-
-def _parse_id(value: Any, field: str) -> int | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool):
-        raise ValidationError({field: "Choose a valid option."})
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError({field: "Choose a valid option."}) from None
 
 
 def check_due_at(value: Any, field: str = "due_at", *, now: datetime | None = None) -> datetime:
@@ -76,7 +65,7 @@ ASSIGNEE_REFUSED = "Choose an active colleague who can see this partner."
 
 def check_assignee(partner: Partner, assignee_id: Any, field: str = "assignee_id") -> User:
     """The assignee: an active, non-viewer user who can see the partner."""
-    user_id = _parse_id(assignee_id, field)
+    user_id = parse_id(assignee_id, field)
     if user_id is None:
         raise ValidationError({field: "Choose who will do it."})
     user = db.session.get(User, user_id)
@@ -111,8 +100,8 @@ def validate_follow_up(actor: User, partner: Partner, data: dict,
             partner, data.get("assignee_id") or actor.id, prefix + "assignee_id")),
         ("interaction", lambda: _check_interaction(partner, data.get("interaction_id"),
                                                    prefix + "interaction_id")),
-        ("sensitivity", lambda: _check_sensitivity(data.get("sensitivity"),
-                                                   prefix + "sensitivity")),
+        ("sensitivity", lambda: check_sensitivity(data.get("sensitivity"),
+                                                  prefix + "sensitivity", optional=True)),
     )
     for key, check in checks:
         try:
@@ -131,7 +120,7 @@ def validate_follow_up(actor: User, partner: Partner, data: dict,
 
 def _check_interaction(partner: Partner, value: Any, field: str) -> tuple[int, str] | None:
     """(id, sensitivity) of an interaction with this partner, or None when not given."""
-    interaction_id = _parse_id(value, field)
+    interaction_id = parse_id(value, field)
     if interaction_id is None:
         return None
     row = db.session.execute(select(Interaction.partner_id, Interaction.sensitivity).where(
@@ -139,14 +128,6 @@ def _check_interaction(partner: Partner, value: Any, field: str) -> tuple[int, s
     if row is None or row.partner_id != partner.id:
         raise ValidationError({field: "That interaction is not with this partner."})
     return interaction_id, row.sensitivity
-
-
-def _check_sensitivity(value: Any, field: str = "sensitivity") -> str | None:
-    if value in (None, ""):
-        return None
-    if value not in SENSITIVITIES:
-        raise ValidationError({field: "Choose standard, restricted or confidential."})
-    return value
 
 
 def create_follow_up(actor: User, partner: Partner, data: dict) -> FollowUp:

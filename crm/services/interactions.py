@@ -26,7 +26,7 @@ from crm.models import (
 )
 from crm.models.enums import INTERACTION_KINDS, SENSITIVITIES, SENSITIVITY_RANK
 
-from . import access, audit, followups, records, timeutil
+from . import access, audit, followups, records, timeutil, validation
 from .errors import ValidationError
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
@@ -76,8 +76,7 @@ def _sensitivity(actor: User, value: Any, partner: Partner) -> str:
     """Never laxer than the partner, and never so strict that the author loses sight of it."""
     if value in (None, ""):
         return access.default_interaction_sensitivity(partner)
-    if value not in SENSITIVITIES:
-        raise ValidationError({"sensitivity": "Choose standard, restricted or confidential."})
+    validation.check_sensitivity(value)
     if not access.at_least(value, partner.sensitivity):
         raise ValidationError({"sensitivity": (
             f"This partner is {partner.sensitivity}: an interaction cannot be less sensitive.")})

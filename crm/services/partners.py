@@ -12,18 +12,25 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Select, case, exists, func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.extensions import db
 from crm.models import Partner, PartnerTag, StageChange, User, partner_collaborators
-from crm.models.enums import HEALTH_STATES, SECTORS, SENSITIVITIES, STAGES
+from crm.models.enums import HEALTH_STATES, SECTORS, STAGES
 
 from . import access, audit, countries, engagement, records, timeutil
 from .errors import ValidationError
 from .text import like_escape, name_key
+from .validation import (
+    check_sensitivity,
+    clean_email,
+    clean_text,
+    clean_url,
+    collect,
+    parse_id,
+)
 
 #: the keys create/update read from `data`; anything else is ignored
 FIELDS = ("name", "sector", "country", "stage", "owner_id", "sensitivity", "website", "email",
@@ -139,46 +146,6 @@ def normalise_tag(tag: str) -> str:
     return " ".join((tag or "").split()).lower()
 
 
-def clean_text(value: Any, limit: int, field: str, errors: dict[str, str],
-          required: bool = False) -> str | None:
-    text = ("" if value is None else str(value)).strip()
-    if not text:
-        if required:
-            errors[field] = "This field is required."
-        return None
-    if len(text) > limit:
-        errors[field] = f"At most {limit} characters (you gave {len(text)})."
-    return text
-
-
-def clean_url(value: Any, errors: dict[str, str], field: str = "website") -> str | None:
-    """An http(s) URL; a bare domain gets https:// in front."""
-    url = clean_text(value, 500, field, errors)
-    if not url:
-        return None
-    if "://" not in url:
-        url = "https://" + url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or "." not in host or " " in url:
-        errors[field] = "Enter a web address such as https://www.example.org."
-    return url
-
-
-def clean_email(value: Any, errors: dict[str, str], field: str = "email") -> str | None:
-    """A syntactically valid address (no DNS look-up), normalised by email-validator."""
-    from email_validator import EmailNotValidError, validate_email
-
-    email = clean_text(value, 254, field, errors)
-    if not email:
-        return None
-    try:
-        return validate_email(email, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        errors[field] = str(exc)
-        return email
-
-
 def _writers(ids: Iterable[int]) -> dict[int, User]:
     """Active users who can write, by id (owners and collaborators must be such users)."""
     ids = set(ids)
@@ -187,14 +154,6 @@ def _writers(ids: Iterable[int]) -> dict[int, User]:
     rows = db.session.scalars(select(User).where(User.id.in_(ids), User.active.is_(True),
                                                  User.role != "viewer"))
     return {u.id: u for u in rows}
-
-
-def _int_or_none(value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool):
-        raise ValueError(value)
-    return int(value)
 
 
 def _validate(data: Mapping[str, Any], partial: bool) -> tuple[dict[str, Any], dict[str, User]]:
@@ -217,8 +176,7 @@ def _validate(data: Mapping[str, Any], partial: bool) -> tuple[dict[str, Any], d
                 errors[key] = "Choose a stage from the list."
             out[key] = value
         elif key == "sensitivity":
-            if value not in SENSITIVITIES:
-                errors[key] = "Choose standard, restricted or confidential."
+            collect(errors, check_sensitivity, value, key)
             out[key] = value
         elif key == "country":
             code = str(value or "").strip().upper()
@@ -237,10 +195,7 @@ def _validate(data: Mapping[str, Any], partial: bool) -> tuple[dict[str, Any], d
         elif key == "tags":
             out[key] = _clean_tags(value, errors)
         elif key == "owner_id":
-            try:
-                out[key] = _int_or_none(value)
-            except (TypeError, ValueError):
-                errors[key] = "Choose an owner from the list."
+            out[key] = collect(errors, parse_id, value, key, "Choose an owner from the list.")
         elif key == "collaborator_ids":
             try:
                 out[key] = sorted({int(v) for v in (value or [])})
