@@ -15,6 +15,14 @@ from crm.extensions import db
 from crm.mail import Email
 from crm.models import User
 
+from . import timeutil
+from .accounts.email_links import (
+    INVITATION,
+    INVITATION_MAX_AGE,
+    PASSWORD_RESET,
+    RESET_MAX_AGE,
+    make_link_token,
+)
 from .deliveries import MailSettings
 
 
@@ -26,7 +34,6 @@ def _user(rows: list) -> User | None:
 
 def render_invitation(rows: list, settings: MailSettings) -> Email | None:
     """Invite a user to set their password (None once they have one or were deactivated)."""
-    from .accounts import INVITATION, INVITATION_MAX_AGE, make_link_token
 
     user = _user(rows)
     if user is None or user.password_hash:
@@ -45,7 +52,6 @@ def render_invitation(rows: list, settings: MailSettings) -> Email | None:
 
 def render_password_reset(rows: list, settings: MailSettings) -> Email | None:
     """A one-hour, single-use link to choose a new password."""
-    from .accounts import PASSWORD_RESET, RESET_MAX_AGE, make_link_token
 
     user = _user(rows)
     if user is None:
@@ -63,7 +69,6 @@ def render_password_reset(rows: list, settings: MailSettings) -> Email | None:
 
 def render_security_alert(rows: list, settings: MailSettings) -> Email | None:
     """Tell the owner that someone passed their password and failed the second factor."""
-    from . import timeutil
 
     user = _user(rows)
     payload = rows[0].payload or {}

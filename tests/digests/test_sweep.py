@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from crm import jobs
 from crm.celery_app import SEND_TASK
 from crm.models import Delivery
-from crm.services import digests, timeutil
+from crm.services import deliveries, digests, timeutil
 
 
 def _keys(db) -> set[str]:
@@ -75,7 +75,7 @@ def test_two_beats_at_the_same_moment_ledger_each_digest_once(app, db, make):
             with app.app_context():
                 due = digests.due_digests(now)  # both see the same 20 as due
                 barrier.wait(timeout=10)
-                ids = digests.deliveries.insert_ignore(digests.ledger_rows(due))
+                ids = deliveries.insert_ignore(digests.ledger_rows(due))
                 db.session.commit()
                 results.append(ids)
         except BaseException as exc:  # noqa: BLE001 - reported below

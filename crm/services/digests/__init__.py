@@ -23,8 +23,6 @@ imports only those before it.
 
 from __future__ import annotations
 
-# reached as `digests.deliveries` by tests/digests/test_sweep.py (the ledger this package fills)
-from .. import deliveries  # noqa: F401
 from .compile import (
     COVERAGE_SECTORS,
     MAX_DORMANT,
