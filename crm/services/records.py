@@ -89,14 +89,15 @@ def check_version(record: Any, expected: int | Collection[int] | None) -> None:
         raise ConflictError(f"Someone else changed this {_label(record)} since you read it.")
 
 
-def versions_named(tags: Iterable[str], prefix: str = "") -> frozenset[int]:
+def versions_named(tags: Iterable[str | None], prefix: str = "") -> frozenset[int]:
     """The versions in a form's hidden field ("3") or in ETags (prefix "v": "v3").
 
-    Only the exact spelling counts ("v03" names no version), as when the text was compared.
+    Only the exact spelling counts ("v03" names no version), as when the text was compared;
+    an empty tag (`If-Match: ""` parses to None) names none.
     """
     found = set()
     for tag in tags:
-        digits = tag[len(prefix):] if tag.startswith(prefix) else ""
+        digits = tag[len(prefix):] if tag and tag.startswith(prefix) else ""
         if _DIGITS.fullmatch(digits):
             found.add(int(digits))
     return frozenset(found)

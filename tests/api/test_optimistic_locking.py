@@ -26,7 +26,7 @@ def test_a_weak_a_listed_or_a_star_if_match_is_current(api, db, owned, if_match)
     assert response.headers["ETag"] == '"v2"'
 
 
-@pytest.mark.parametrize("if_match", ['"v2"', '"v01"', '"1"', '"garbage"'])
+@pytest.mark.parametrize("if_match", ['"v2"', '"v01"', '"1"', '"garbage"', '""'])
 def test_a_stale_or_garbled_if_match_is_a_conflict_and_writes_nothing(api, db, owned,
                                                                       if_match):
     pid, token = owned

@@ -26,4 +26,4 @@ def test_any_other_is_a_conflict_naming_the_record(expected):
 
 def test_versions_named_reads_only_the_exact_spelling():
     assert versions_named(["3", "03", "x", "", " 3"]) == {3}
-    assert versions_named(["v1", "v02", "1", "w/v3", "v10"], "v") == {1, 10}
+    assert versions_named(["v1", "v02", "1", "w/v3", "v10", None, ""], "v") == {1, 10}
