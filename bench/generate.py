@@ -23,9 +23,9 @@ from pathlib import Path
 
 import psycopg
 
+from crm.lib import countries
+from crm.lib.text import name_key
 from crm.models.enums import SECTORS, STAGES
-from crm.services import countries
-from crm.services.text import name_key
 
 #: bump when the data set changes: cached databases are keyed on it
 GENERATOR_VERSION = 1
@@ -345,7 +345,7 @@ def _reset_sequences(cur) -> None:
 
 def load(scale_name: str) -> float:
     """Fill the (empty, migrated) database of `scale_name`; returns the seconds taken."""
-    from crm.services.passwords import hash_password
+    from crm.lib.passwords import hash_password
 
     scale = SCALES[scale_name]
     rng = random.Random(SEED)

@@ -36,7 +36,7 @@ def _log(message: str) -> None:
 
 def prepare(scale: str) -> Context:
     """An API token and the partners the bench user may write to (idempotent)."""
-    from crm.services.tokens import PREFIX, hash_token
+    from crm.services.accounts.tokens import PREFIX, hash_token
 
     plain = PREFIX + "bench" + secrets.token_urlsafe(24)
     with psycopg.connect(generate.database_url(scale)) as conn:

@@ -35,7 +35,7 @@ def create_app(config_name: str | BaseConfig | None = None, **overrides) -> Flas
     app.config.update(overrides)
     register_proxy_fix(app)
 
-    from . import celery_app, errors, security, templating
+    from . import celery_app, http_errors, security, templating
     from .blueprints import register_blueprints
     from .cli import register_commands
     from .extensions import register_extensions
@@ -44,7 +44,7 @@ def create_app(config_name: str | BaseConfig | None = None, **overrides) -> Flas
     security.init_app(app)
     templating.init_app(app)
     register_blueprints(app)
-    errors.init_app(app)
+    http_errors.init_app(app)
     register_commands(app)
     celery_app.celery_init_app(app)
     return app

@@ -17,7 +17,8 @@ from flask import Flask
 
 from crm.celery_app import SEND_TASK, enqueue_many
 from crm.extensions import db
-from crm.services import deliveries, digests, reminders, timeutil
+from crm.lib import timeutil
+from crm.services import deliveries, digests, reminders
 
 
 def parse_moment(value: str | None) -> datetime | None:

@@ -30,8 +30,9 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_login import current_user, login_user, logout_user
 
 from crm.extensions import db, login_manager
+from crm.lib import context
 from crm.models import User
-from crm.services import accounts, context
+from crm.services import accounts
 
 #: what a user who must enrol in two-factor may still reach
 ENROLMENT_ENDPOINTS = frozenset({

@@ -7,8 +7,8 @@ from datetime import datetime
 from flask import Flask
 from flask_login import current_user
 
+from crm.lib import countries, timeutil
 from crm.models import enums
-from crm.services import countries, timeutil
 
 
 def _user_tz() -> str:

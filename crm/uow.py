@@ -6,7 +6,7 @@ As in Indico, views (web and API) never commit. `dispatch` runs the view and the
   POST, an API 201/204, a streamed CSV: the commit happens before the first byte of the
   body is produced, so an export's audit event is stored before the data leaves);
 - rolls back when the view raised (a service error, `abort()`, NotVisible/Forbidden: the
-  error handlers in crm/errors.py and the API's roll back too) or answered 4xx/5xx
+  error handlers in crm/http_errors.py and the API's roll back too) or answered 4xx/5xx
   (a form re-rendered with errors, a refused link, a failed sign-in).
 
 Anything to send once the data is stored (a Celery task, an email) is queued with

@@ -1,6 +1,6 @@
 """One streamed CSV download for every page that offers one (exports, reports).
 
-The cells go through `crm.services.csvsafe.stream` (UTF-8 BOM, formula neutralisation);
+The cells go through `crm.lib.csvsafe.stream` (UTF-8 BOM, formula neutralisation);
 the response names the file and streams inside the request context. The audit event is
 recorded before this is called, so the unit of work (crm/uow.py) commits it before the
 first row is streamed.
@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Response, stream_with_context
 
-from crm.services import csvsafe
+from crm.lib import csvsafe
 
 
 def csv_download(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *,

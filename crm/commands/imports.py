@@ -11,8 +11,9 @@ from tqdm import tqdm
 
 from crm.cli import crm_cli
 from crm.extensions import db
+from crm.lib import csvsafe
 from crm.models import User
-from crm.services import csvsafe, imports
+from crm.services import imports
 from crm.services.errors import ValidationError
 
 

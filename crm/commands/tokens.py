@@ -6,7 +6,7 @@ import click
 
 from crm.cli import crm_cli
 from crm.extensions import db
-from crm.services import tokens, users
+from crm.services.accounts import tokens, users
 
 
 @crm_cli.command("create-token")

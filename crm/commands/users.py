@@ -7,7 +7,7 @@ import click
 from crm.cli import crm_cli
 from crm.extensions import db
 from crm.models.enums import ROLES
-from crm.services import users
+from crm.services.accounts import users
 
 
 @crm_cli.command("create-user")

@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
 
+from crm.lib import countries, timeutil
 from crm.models.enums import ROLES
-from crm.services import countries, timeutil
 
 
 def role_choices() -> list[tuple[str, str]]:

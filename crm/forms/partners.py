@@ -18,9 +18,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.lib.countries import country_choices
 from crm.models import User
 from crm.models.enums import SECTORS, SENSITIVITIES, STAGES, label
-from crm.services.countries import country_choices
 
 
 def _optional_int(value):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from wtforms import DateField, Form, HiddenField, SelectField
 
+from crm.lib import countries
 from crm.models.enums import SECTOR_LABELS
-from crm.services import countries
 from crm.services.reports import PERIODS
 
 

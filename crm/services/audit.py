@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from crm.extensions import db
+from crm.lib import context
 from crm.models import AuditEvent, User
-
-from . import context
 
 
 def _jsonable(value: Any) -> Any:

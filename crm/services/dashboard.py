@@ -14,10 +14,10 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import ColumnElement
 
 from crm.extensions import db
+from crm.lib import cache, countries, timeutil
 from crm.models import FollowUp, Interaction, Partner, User, interaction_staff
 from crm.models.enums import HEALTH_STATES, SECTORS, STAGES, label
-
-from . import access, cache, countries, engagement, timeutil
+from crm.services import access, engagement
 
 RECENT_LIMIT = 8
 ATTENTION_LIMIT = 6

@@ -8,12 +8,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from crm.extensions import db
+from crm.lib import countries, timeutil
+from crm.lib.text import name_key
 from crm.models import Contact, FollowUp, Interaction, Partner, PartnerTag, StageChange, User
 from crm.models.enums import INTERACTION_KINDS
+from crm.services.accounts import users
 
-from . import countries, timeutil, users
 from .access import default_interaction_sensitivity
-from .text import name_key
 
 DEMO_PASSWORD = "partner-crm-demo"
 DEMO_USERS = (

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from crm.mail import Email
 from crm.models import Delivery
+from crm.services import digests, reminders
+from crm.services.accounts import emails as account_emails
 
-from . import account_emails, digests, reminders
 from .deliveries import MailSettings, Renderer
 
 #: Delivery.kind → the function that builds its email (the database accepts the kinds of

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_
 
+from crm.lib import timeutil
 from crm.models import Partner
 from crm.models.enums import HEALTH_STATES
 
-from . import timeutil
 from .errors import ValidationError
 
 DEFAULT_SECTOR_THRESHOLDS: dict[str, tuple[int, int]] = {

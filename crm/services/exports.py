@@ -17,9 +17,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from crm.extensions import db
+from crm.lib import countries, timeutil
 from crm.models import Contact, Interaction, Partner, User
+from crm.services import access, audit, partners
 
-from . import access, audit, countries, partners, timeutil
 from .errors import ValidationError
 
 BATCH = 500

@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from crm.extensions import db
+from crm.lib import timeutil
 from crm.models import FollowUp, Interaction, Partner, User
+from crm.services import access, audit, records
 
-from . import access, audit, records, timeutil
 from .errors import ConflictError, ValidationError
 from .validation import check_sensitivity, parse_id
 

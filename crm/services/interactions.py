@@ -15,6 +15,7 @@ from sqlalchemy import case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import attributes
 
 from crm.extensions import db
+from crm.lib import timeutil
 from crm.models import (
     Contact,
     FollowUp,
@@ -25,8 +26,8 @@ from crm.models import (
     interaction_staff,
 )
 from crm.models.enums import INTERACTION_KINDS, SENSITIVITIES, SENSITIVITY_RANK
+from crm.services import access, audit, followups, records, validation
 
-from . import access, audit, followups, records, timeutil, validation
 from .errors import ValidationError
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)

@@ -17,12 +17,13 @@ from sqlalchemy import Select, case, exists, func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.extensions import db
+from crm.lib import countries, timeutil
+from crm.lib.text import like_escape, name_key
 from crm.models import Partner, PartnerTag, StageChange, User, partner_collaborators
 from crm.models.enums import HEALTH_STATES, SECTORS, STAGES
+from crm.services import access, audit, engagement, records
 
-from . import access, audit, countries, engagement, records, timeutil
 from .errors import ValidationError
-from .text import like_escape, name_key
 from .validation import (
     check_sensitivity,
     clean_email,

@@ -29,9 +29,9 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from crm import mail, urls
 from crm.extensions import db
+from crm.lib import links, timeutil
 from crm.models import Delivery, FollowUp, Partner, User
-
-from . import access, deliveries, links, outside, timeutil
+from crm.services import access, deliveries, outside
 
 KINDS = ("reminder_due", "reminder_overdue", "reminder_escalation")
 #: a sweep that was down catches up reminders whose moment passed at most this long ago

@@ -15,10 +15,11 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from crm.extensions import db
+from crm.lib import countries, timeutil
 from crm.models import FollowUp, Interaction, Partner, User
 from crm.models.enums import SECTORS, label
+from crm.services import access, dashboard
 
-from . import access, countries, dashboard, timeutil
 from . import engagement as health
 from .errors import ValidationError
 

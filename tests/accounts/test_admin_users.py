@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm.models import AuditEvent, User
-from crm.services import tokens
+from crm.services.accounts import tokens
 from tests.support.http import post_form
 
 

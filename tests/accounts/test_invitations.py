@@ -5,8 +5,8 @@ from __future__ import annotations
 import time_machine
 from sqlalchemy import select
 
+from crm.lib import timeutil
 from crm.models import AuditEvent, Delivery, User
-from crm.services import timeutil
 from tests.accounts.helpers import BASE_URL, latest_email, link_path
 from tests.support.http import post_form
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time_machine
 from sqlalchemy import func, select
 
+from crm.lib import timeutil
 from crm.models import Delivery, User
-from crm.services import accounts, timeutil
+from crm.services import accounts
 from tests.accounts.helpers import latest_email, link_path
 from tests.support.http import login, post_form
 

@@ -8,8 +8,9 @@ import pyotp
 import time_machine
 from sqlalchemy import select
 
+from crm.lib import timeutil
 from crm.models import AuditEvent, User
-from crm.services import accounts, timeutil
+from crm.services import accounts
 from tests.support.factories import PASSWORD
 from tests.support.http import csrf_token, post_form
 

@@ -46,7 +46,7 @@ def api(client):
 @pytest.fixture
 def token_for(db):
     """`token_for(user)` → a fresh plain API token (committed)."""
-    from crm.services import tokens
+    from crm.services.accounts import tokens
 
     def _make(user, **kwargs):
         _row, plain = tokens.create_token(user, kwargs.pop("name", "test"), **kwargs)

@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from crm.lib import timeutil
 from crm.models import ApiToken, Interaction, Partner
-from crm.services import timeutil, tokens
+from crm.services.accounts import tokens
 
 from .conftest import assert_error
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from crm.lib import timeutil
 from crm.models import ApiToken, AuditEvent
-from crm.services import timeutil
 from tests.support.http import post_form
 
 TOKEN = re.compile(r'id="new-token-value"[^>]*value="(crm_[^"]+)"|value="(crm_[^"]+)"[^>]*id="new-token-value"')

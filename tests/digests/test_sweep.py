@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from crm import jobs
 from crm.celery_app import SEND_TASK
+from crm.lib import timeutil
 from crm.models import Delivery
-from crm.services import deliveries, digests, timeutil
+from crm.services import deliveries, digests
 
 
 def _keys(db) -> set[str]:

@@ -15,8 +15,9 @@ from celery import Celery
 from sqlalchemy import select
 
 from crm.celery_app import SEND_TASK
+from crm.lib import timeutil
 from crm.models import Delivery
-from crm.services import deliveries, digests, timeutil
+from crm.services import deliveries, digests
 from tests.digests import dataset as ds
 from tests.support.services import free_port
 from tests.support.smtp import SmtpSink

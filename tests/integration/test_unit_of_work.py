@@ -17,9 +17,9 @@ from crm import uow
 from crm.blueprints.formflow import save_form
 from crm.extensions import csrf
 from crm.extensions import db as _db
+from crm.lib.text import name_key
 from crm.models import Partner
 from crm.services.errors import ValidationError
-from crm.services.text import name_key
 
 #: what the after-commit callbacks saw, in order
 RAN: list[str] = []

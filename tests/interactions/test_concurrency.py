@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from crm.lib import timeutil
 from crm.models import Partner, User
-from crm.services import interactions, timeutil
+from crm.services import interactions
 
 pytestmark = pytest.mark.postgres
 

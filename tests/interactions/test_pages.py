@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from crm.lib import timeutil
 from crm.models import AuditEvent, FollowUp, Interaction, Partner
-from crm.services import timeutil
 from tests.support.http import csrf_token, post_form
 
 NEW = "/interactions/new"

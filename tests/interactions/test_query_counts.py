@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from crm.services import timeutil
+from crm.lib import timeutil
 
 #: the measured counts, printed with -s for the report
 MEASURED: dict[str, tuple[int, int]] = {}

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from crm.lib import timeutil
 from crm.models import AuditEvent, FollowUp, Interaction
-from crm.services import access, followups, interactions, timeutil
+from crm.services import access, followups, interactions
 from crm.services.errors import ConflictError, ValidationError
 
 

@@ -77,7 +77,7 @@ def assert_no_overflow(page) -> None:
 
 @pytest.fixture(scope="module")
 def world(seeded):  # noqa: F811
-    from crm.services import timeutil
+    from crm.lib import timeutil
     from tests.support import factories
 
     staff = factories.make_user(name="Pia Partners", email="pia@e2e-partners.example.org")

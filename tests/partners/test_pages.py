@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from crm.lib import timeutil
 from crm.models import AuditEvent, Contact, Partner
-from crm.services import timeutil
 from tests.support.http import csrf_token, post_form
 
 GOOD = {"name": "Fundación Renacer", "sector": "civil_society", "country": "CO",

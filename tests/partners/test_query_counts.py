@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert
 
+from crm.lib import timeutil
+from crm.lib.text import name_key
 from crm.models import Contact, FollowUp, Interaction, Partner, PartnerTag
-from crm.services import timeline, timeutil
-from crm.services.text import name_key
+from crm.services import timeline
 
 
 def _bulk_partners(db, owner, n: int) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from crm.lib.text import like_escape
 from crm.services import partners
-from crm.services.text import like_escape
 
 
 def test_like_escape_escapes_wildcards_and_the_escape_character():

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
+from crm.lib import timeutil
 from crm.models import (
     AuditEvent,
     Contact,
@@ -16,7 +17,7 @@ from crm.models import (
     interaction_contacts,
     interaction_staff,
 )
-from crm.services import access, contacts, engagement, partners, timeline, timeutil
+from crm.services import access, contacts, engagement, partners, timeline
 from crm.services.errors import ValidationError
 
 

@@ -28,7 +28,7 @@ def crm_app(_app):
 @pytest.fixture(scope="package")
 def world(_app) -> World:
     from crm.extensions import db, limiter
-    from crm.services import timeutil
+    from crm.lib import timeutil
     from tests.conftest import _wipe
 
     now = timeutil.now_utc()

@@ -89,8 +89,9 @@ def test_emails_carry_no_restricted_or_confidential_canary(crm_app, world: World
                                                            tmp_path, broker):
     from crm.celery_app import SEND_TASK
     from crm.extensions import db
+    from crm.lib import timeutil
     from crm.models import Delivery
-    from crm.services import digests, reminders, timeutil
+    from crm.services import digests, reminders
 
     now = timeutil.now_utc()
     config = crm_app.config

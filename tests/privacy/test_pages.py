@@ -57,8 +57,9 @@ FIGURES: dict[str, Crawl] = {}
 @pytest.fixture(scope="module")
 def crawl_plan(crm_app, world: World) -> routes.Plan:
     from crm.extensions import db
+    from crm.lib import links
     from crm.mail import outbox_dir
-    from crm.services import links, reminders
+    from crm.services import reminders
 
     ctx = routes.Context(world)
     with crm_app.app_context():
@@ -107,7 +108,7 @@ def _browser(app, world: World, viewpoint: str) -> tuple[FlaskClient, str | None
     """A signed-in (or signed-out) browser for `viewpoint`, and its API token."""
     from crm.extensions import db
     from crm.models import User
-    from crm.services import tokens
+    from crm.services.accounts import tokens
 
     client = app.test_client()
     if viewpoint == "anonymous":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from crm.lib import timeutil
 from crm.models import Delivery
-from crm.services import timeutil
 
 
 def local(tz: str, *args: int) -> datetime:

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from crm import mail
+from crm.lib import timeutil
 from crm.models import Delivery
-from crm.services import deliveries, emails, timeutil
+from crm.services import deliveries, emails
 from tasks.delivery import deliver
 from tests.reminders.smtp import SMTPServer
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from crm.lib import timeutil
 from crm.models import AuditEvent, Delivery, FollowUp
-from crm.services import deliveries, reminders, timeutil
+from crm.services import deliveries, reminders
 from tests.support.http import csrf_token, login
 
 

@@ -21,8 +21,8 @@ from celery import Celery
 from sqlalchemy import insert
 
 from crm.jobs import run_reminder_sweep as run_sweep
+from crm.lib import timeutil
 from crm.models import FollowUp
-from crm.services import timeutil
 from tests.reminders.helpers import local, rows
 from tests.reminders.smtp import SMTPServer
 from tests.support.http import csrf_token

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.services import cache
+from crm.lib import cache
 
 
 @pytest.fixture(autouse=True)

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from crm.extensions import db
+from crm.lib import timeutil
 from crm.models import Partner
-from crm.services import dashboard, timeutil
+from crm.services import dashboard
 from tests.support import factories as f
 
 JAN = datetime(2025, 1, 1, tzinfo=UTC)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from crm.services import cache, dashboard
+from crm.lib import cache
+from crm.services import dashboard
 from tests.reports import dataset
 
 

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from crm.services import csvsafe
+from crm.lib import csvsafe
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from crm.services import cache, dashboard, timeutil
+from crm.lib import cache, timeutil
+from crm.services import dashboard
 from tests.reports import dataset
 
 

@@ -12,8 +12,9 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from crm.lib import timeutil, totp
 from crm.models import ApiToken, AuditEvent, Delivery, User
-from crm.services import accounts, timeutil, totp
+from crm.services import accounts
 from tests.accounts.helpers import latest_email
 from tests.support.factories import PASSWORD
 from tests.support.http import csrf_token, login, post_form

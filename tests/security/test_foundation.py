@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_config
-from crm.services import passwords
+from crm.lib import passwords
 from tests.support.http import csrf_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ def test_six_failed_logins_answer_429(db, client, make):
 def test_stored_hash_is_argon2id_and_rehashed_when_parameters_change(db, make, monkeypatch):
     from argon2 import PasswordHasher
 
-    from crm.services import users
+    from crm.services.accounts import users
     from tests.support.factories import PASSWORD
 
     user = make.make_user("staff")
@@ -43,7 +43,7 @@ def test_stored_hash_is_argon2id_and_rehashed_when_parameters_change(db, make, m
 
 
 def test_common_password_list_is_real_and_enforced():
-    from crm.services import password_policy
+    from crm.lib import password_policy
 
     common = password_policy.common_passwords()
     assert len(common) > 10_000

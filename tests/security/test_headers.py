@@ -135,7 +135,7 @@ def test_session_lifetime_and_idle_timeout_are_configurable(monkeypatch):
 def test_idle_session_ends(app, client, make, login_as):
     import time_machine
 
-    from crm.services import timeutil
+    from crm.lib import timeutil
 
     login_as(make.make_user("staff"))
     assert client.get("/settings/").status_code == 200

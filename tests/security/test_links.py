@@ -3,7 +3,8 @@ change killing older links."""
 
 from __future__ import annotations
 
-from crm.services import accounts, links
+from crm.lib import links
+from crm.services import accounts
 from tests.accounts.helpers import latest_email, link_path
 from tests.support.http import post_form
 

@@ -13,8 +13,10 @@ import json
 from datetime import timedelta
 
 from crm.extensions import db as _db
+from crm.lib import timeutil
 from crm.models import Contact, FollowUp, ImportJob, Interaction, Partner
-from crm.services import contacts, followups, imports, interactions, timeutil, tokens
+from crm.services import contacts, followups, imports, interactions
+from crm.services.accounts import tokens
 from tests.support import factories as f
 from tests.support.http import csrf_token, login, post_form
 

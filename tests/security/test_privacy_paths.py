@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
+from crm.lib import timeutil
 from crm.models import AuditEvent, FollowUp, Partner
-from crm.services import followups, interactions, timeutil, tokens
+from crm.services import followups, interactions
+from crm.services.accounts import tokens
 from tests.support.http import csrf_token
 
 pytestmark = pytest.mark.postgres

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crm.services import accounts, tokens
+from crm.services import accounts
+from crm.services.accounts import tokens
 from tests.support.http import login
 
 
@@ -120,7 +121,7 @@ def test_signing_out_one_browser_leaves_the_others_signed_in(app, db, make):
 def test_the_idle_timeout_ends_the_remembered_sign_in(app, db, make):
     import time_machine
 
-    from crm.services import timeutil
+    from crm.lib import timeutil
 
     user = make.make_user("staff")
     db.session.commit()
@@ -137,7 +138,7 @@ def test_a_remember_cookie_revives_nothing_after_the_idle_time(app, db, make):
     """Even with the session cookie gone, the server's own idle clock refuses the cookie."""
     import time_machine
 
-    from crm.services import timeutil
+    from crm.lib import timeutil
 
     user = make.make_user("staff")
     db.session.commit()
@@ -189,7 +190,7 @@ def test_remember_cookie_lasts_the_configured_duration(app, db, make, monkeypatc
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     from email.utils import parsedate_to_datetime
 
-    from crm.services import timeutil
+    from crm.lib import timeutil
 
     expires = parsedate_to_datetime(cookie.split("Expires=")[1].split(";")[0])
     days = (expires - timeutil.now_utc()).total_seconds() / 86400

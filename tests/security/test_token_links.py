@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from crm.lib import links
 from crm.security import TOKEN_LINK_HEADERS, is_token_link_endpoint
-from crm.services import accounts, digests, links, reminders
+from crm.services import accounts, digests, reminders
 from tests.support.http import login
 
 #: what the issue names; the URL-map rule below must find at least these

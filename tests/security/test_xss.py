@@ -59,7 +59,7 @@ def test_payloads_are_escaped_everywhere(app, client, login_as, stored):
 def test_payload_in_emails_is_escaped(app, db, stored):
     """The HTML part of an invitation to a user whose name carries the payload."""
     from crm import mail
-    from crm.services import account_emails
+    from crm.services.accounts import emails as account_emails
     from crm.services.deliveries import MailSettings
 
     user = stored["staff"]

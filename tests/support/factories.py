@@ -6,9 +6,10 @@ import itertools
 from datetime import timedelta
 
 from crm.extensions import db
+from crm.lib import countries, passwords, timeutil
+from crm.lib.text import name_key
 from crm.models import Contact, FollowUp, Interaction, Partner, PartnerTag, User
-from crm.services import access, countries, passwords, timeutil
-from crm.services.text import name_key
+from crm.services import access
 
 PASSWORD = "correct horse battery staple"
 _seq = itertools.count(1)

@@ -11,8 +11,8 @@ from sqlalchemy.orm import joinedload
 
 from crm.blueprints.decorators import roles_required
 from crm.extensions import db
+from crm.lib import timeutil
 from crm.models import AuditEvent, User
-from crm.services import timeutil
 
 from . import bp
 

@@ -27,8 +27,9 @@ from crm.celery_app import enqueue
 from crm.extensions import db
 from crm.forms.errors import show_service_errors
 from crm.forms.imports import MappingForm, UploadForm
+from crm.lib import csvsafe
 from crm.models import ImportJob
-from crm.services import audit, csvsafe, imports
+from crm.services import audit, imports
 from crm.services.errors import ValidationError
 
 from . import bp

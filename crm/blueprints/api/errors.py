@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from crm import uow
-from crm.errors import record_refusal
 from crm.extensions import limiter
+from crm.http_errors import record_refusal
 from crm.services.access import Forbidden, NotVisible
 from crm.services.errors import ConflictError, ValidationError
 

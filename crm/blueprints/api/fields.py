@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from marshmallow import ValidationError, fields, validate
 
+from crm.lib import countries
 from crm.models.enums import SENSITIVITIES
-from crm.services import countries
 
 #: the largest id a 32-bit INTEGER column holds
 MAX_ID = 2**31 - 1

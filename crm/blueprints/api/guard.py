@@ -16,9 +16,11 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMe
 from werkzeug.exceptions import Unauthorized as _Unauthorized
 
 from crm.extensions import csrf, db, limiter
+from crm.lib import timeutil
 from crm.models import ApiToken, User
-from crm.services import audit, timeutil, tokens
+from crm.services import audit
 from crm.services.access import Forbidden
+from crm.services.accounts import tokens
 
 #: the API's own body limit (the app allows 16 MiB for CSV uploads)
 MAX_BODY = 1024 * 1024

@@ -24,8 +24,10 @@ from crm.celery_app import SEND_TASK, enqueue
 from crm.extensions import db, limiter
 from crm.forms.auth import ForgotPasswordForm, LoginForm, SetPasswordForm, TwoFactorForm
 from crm.forms.errors import show_service_errors
+from crm.lib import links
 from crm.models import User
-from crm.services import accounts, audit, links, users
+from crm.services import accounts, audit
+from crm.services.accounts import users
 from crm.services.errors import ValidationError
 
 bp = Blueprint("auth", __name__)

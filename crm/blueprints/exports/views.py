@@ -6,7 +6,8 @@ from flask import Response, abort, request
 from flask_login import current_user, login_required
 
 from crm.blueprints.csvdownload import csv_download
-from crm.services import exports, timeutil
+from crm.lib import timeutil
+from crm.services import exports
 from crm.services.errors import ValidationError
 
 from . import bp

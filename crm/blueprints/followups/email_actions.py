@@ -11,7 +11,8 @@ from flask import current_app, render_template, request
 from flask_login import current_user, login_required
 
 from crm import security
-from crm.services import links, reminders, timeutil
+from crm.lib import links, timeutil
+from crm.services import reminders
 from crm.services.errors import ConflictError, ValidationError
 
 from .views import bp

@@ -26,8 +26,9 @@ from crm.blueprints.formflow import save_form
 from crm.blueprints.interactions.views import partner_page_url
 from crm.extensions import db
 from crm.forms.followups import ActionForm, FollowUpForm, ReassignForm, SnoozeForm
+from crm.lib import timeutil
 from crm.models import FollowUp, Partner
-from crm.services import access, followups, interactions, timeutil
+from crm.services import access, followups, interactions
 from crm.services.errors import ConflictError, ValidationError
 
 bp = Blueprint("followups", __name__)

@@ -18,8 +18,10 @@ from crm.blueprints.decorators import writer_required
 from crm.blueprints.formflow import save_form
 from crm.extensions import db
 from crm.forms.interactions import EditInteractionForm, LogInteractionForm
+from crm.lib import timeutil
 from crm.models import Interaction, Partner
-from crm.services import access, audit, followups, interactions, people, timeutil
+from crm.services import access, audit, followups, interactions
+from crm.services.accounts import directory as people
 
 bp = Blueprint("interactions", __name__)
 

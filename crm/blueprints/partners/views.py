@@ -20,19 +20,11 @@ from crm.blueprints.decorators import writer_required
 from crm.blueprints.formflow import call_service
 from crm.extensions import db
 from crm.forms.partners import PartnerForm
+from crm.lib import countries, timeutil
 from crm.models import Contact, FollowUp, Partner
 from crm.models.enums import HEALTH_STATES, SECTORS, STAGES, label
-from crm.services import (
-    access,
-    audit,
-    countries,
-    engagement,
-    partners,
-    people,
-    records,
-    timeline,
-    timeutil,
-)
+from crm.services import access, audit, engagement, partners, records, timeline
+from crm.services.accounts import directory as people
 from crm.services.errors import ConflictError, ValidationError
 
 bp = Blueprint("partners", __name__)

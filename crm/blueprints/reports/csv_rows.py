@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from crm.lib import countries
 from crm.models.enums import label
-from crm.services import countries
 from crm.services.reports import Engagement, Period
 
 

@@ -11,8 +11,9 @@ from wtforms import BooleanField, RadioField, SelectField, SubmitField
 from crm import mail, security, uow
 from crm.blueprints.formflow import save_form
 from crm.extensions import csrf, db
+from crm.lib import links, timeutil
 from crm.models import User
-from crm.services import digests, links, timeutil
+from crm.services import digests
 from crm.services.deliveries import MailSettings
 
 from . import bp

@@ -11,7 +11,8 @@ from crm.blueprints.auth.views import safe_next
 from crm.extensions import db, limiter
 from crm.forms.errors import show_service_errors
 from crm.forms.profile import ConfirmTwoFactorForm, PasswordConfirmForm
-from crm.services import accounts, audit, passwords, totp
+from crm.lib import passwords, totp
+from crm.services import accounts, audit
 from crm.services.errors import ValidationError
 
 from . import bp

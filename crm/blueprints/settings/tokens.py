@@ -20,8 +20,9 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from crm import security
 from crm.extensions import db
+from crm.lib import timeutil
 from crm.models import ApiToken
-from crm.services import timeutil, tokens
+from crm.services.accounts import tokens
 
 from . import bp
 

@@ -4,7 +4,7 @@ deactivation, sign-ins, two-factor enrolment and the network-wide two-factor req
 Plain functions over `db.session`: they flush and never commit. The caller commits, then
 enqueues the send task (`crm.celery_app.SEND_TASK`) with the ledger ids these functions
 return. Links are made by the email renderers at send time
-(crm/services/account_emails.py), so no usable token is ever stored in the database.
+(crm/services/accounts/emails.py), so no usable token is ever stored in the database.
 
 One module per job:
 

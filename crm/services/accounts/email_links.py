@@ -1,15 +1,14 @@
 """The signed links emailed to a user (invitation, password reset): make one, check one.
 
-Links are made by the email renderers at send time (crm/services/account_emails.py), so
+Links are made by the email renderers at send time (crm/services/accounts/emails.py), so
 no usable token is ever stored in the database.
 """
 
 from __future__ import annotations
 
 from crm.extensions import db
+from crm.lib import links
 from crm.models import User
-
-from .. import links
 
 INVITATION = "invitation"
 PASSWORD_RESET = "password_reset"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import secrets
 
 from crm.models import User
+from crm.services import audit, deliveries
+from crm.services.accounts import users
 
-from .. import audit, deliveries, users
 from ..errors import ValidationError
 from .email_links import INVITATION
 from .profiles import validate_profile

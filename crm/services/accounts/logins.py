@@ -8,10 +8,9 @@ from datetime import timedelta
 from sqlalchemy import delete, or_, select, update
 
 from crm.extensions import db
+from crm.lib import timeutil
 from crm.models import User
 from crm.models.user import UserLogin
-
-from .. import timeutil
 
 #: a sign-in's `last_seen_at` is written at most this often (reads stay write-free)
 LOGIN_TOUCH_EVERY = timedelta(minutes=5)

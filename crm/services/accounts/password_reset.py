@@ -4,9 +4,11 @@ other session, and a signed-in user's change."""
 from __future__ import annotations
 
 from crm.extensions import db
+from crm.lib import password_policy, passwords, timeutil
 from crm.models import User
+from crm.services import audit, deliveries
+from crm.services.accounts import tokens, users
 
-from .. import audit, deliveries, password_policy, passwords, timeutil, tokens, users
 from ..errors import ValidationError
 from .email_links import PASSWORD_RESET
 from .logins import end_all_logins

@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from crm.extensions import db
+from crm.lib import countries, timeutil
 from crm.models import User
 from crm.models.enums import ROLES
+from crm.services import audit
+from crm.services.accounts import tokens
 
-from .. import audit, countries, timeutil, tokens
 from ..access import Forbidden
 from ..errors import ValidationError
 from .logins import end_all_logins

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 
 from crm.extensions import db
+from crm.lib import timeutil, totp
 from crm.models import User
-
-from .. import audit, deliveries, timeutil, totp
+from crm.services import audit, deliveries
 
 SECURITY_ALERT = "security_alert"
 

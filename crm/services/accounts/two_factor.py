@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from crm.extensions import db
+from crm.lib import passwords, totp
 from crm.models import User
 from crm.models.settings import SiteSetting
+from crm.services import audit
 
-from .. import audit, passwords, totp
 from ..errors import ValidationError
 
 REQUIRE_2FA_KEY = "require_two_factor"

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from crm import urls
 from crm.extensions import db
+from crm.lib import countries, timeutil
 from crm.mail import Email
 from crm.models import Delivery, User
 from crm.models.enums import label
+from crm.services import deliveries, engagement
 
-from .. import countries, deliveries, engagement, timeutil
 from .compile import compile_digest
 from .data import DigestData, is_empty
 from .preferences import unsubscribe_token

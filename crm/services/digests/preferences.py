@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from crm.extensions import db
+from crm.lib import links
 from crm.models import User
+from crm.services import audit
 
-from .. import audit, links
 from ..errors import ValidationError
 
 UNSUBSCRIBE_PURPOSE = "unsubscribe"

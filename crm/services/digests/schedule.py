@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from crm.extensions import db
+from crm.lib import timeutil
 from crm.models import Delivery, User
-
-from .. import deliveries, timeutil
+from crm.services import deliveries
 
 #: weekday names, Monday first (`User.digest_weekday` indexes them)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

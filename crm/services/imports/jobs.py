@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import update
 
 from crm.extensions import db
+from crm.lib import context, timeutil
 from crm.models import AuditEvent, ImportJob, User
 
-from .. import context, timeutil
 from .mapping import auto_mapping, clean_mapping
 from .preview import Checked, check_rows
 from .reading import Decoded, read_table

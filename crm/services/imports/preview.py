@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from crm.extensions import db
+from crm.lib.text import name_key
 from crm.models import Contact, Partner, User
 
 from .. import access
-from ..text import name_key
 from .rows import RowCheck, clean_row
 
 #: rows per bulk statement, when matching and when writing

@@ -16,10 +16,10 @@ from psycopg.types.json import Json
 from sqlalchemy import insert, select, text, update
 
 from crm.extensions import db
+from crm.lib import context, countries, timeutil
+from crm.lib.text import name_key
 from crm.models import AuditEvent, Contact, Partner, PartnerTag
 
-from .. import context, countries, timeutil
-from ..text import name_key
 from .preview import UPDATABLE, Checked, chunks
 from .rows import RowCheck
 

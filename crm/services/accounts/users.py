@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from crm.extensions import db
+from crm.lib import passwords, timeutil
 from crm.models import User
 from crm.models.enums import ROLES
-
-from . import audit, passwords, timeutil
+from crm.services import audit
 
 
 class UserError(ValueError):

@@ -15,9 +15,8 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 
 from crm.extensions import db
+from crm.lib.text import like_escape
 from crm.models import User
-
-from .text import like_escape
 
 SEARCH_LIMIT = 20
 

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from crm.extensions import db
+from crm.lib import timeutil
 from crm.models import ApiToken, User
-
-from . import audit, timeutil
+from crm.services import audit
 
 PREFIX = "crm_"
 

@@ -12,18 +12,17 @@ from datetime import datetime
 
 from crm import urls
 from crm.extensions import db
+from crm.lib import timeutil
 from crm.mail import Email
 from crm.models import User
-
-from . import timeutil
-from .accounts.email_links import (
+from crm.services.accounts.email_links import (
     INVITATION,
     INVITATION_MAX_AGE,
     PASSWORD_RESET,
     RESET_MAX_AGE,
     make_link_token,
 )
-from .deliveries import MailSettings
+from crm.services.deliveries import MailSettings
 
 
 def _user(rows: list) -> User | None:

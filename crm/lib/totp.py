@@ -14,9 +14,8 @@ import pyotp
 from sqlalchemy import select
 
 from crm.extensions import db
+from crm.lib import passwords
 from crm.models import UsedLinkToken, User
-
-from . import passwords
 
 ISSUER = "Partner CRM"
 RECOVERY_CODE_COUNT = 10
