@@ -22,12 +22,12 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from crm import uow
+from crm.blueprints.csvdownload import csv_download
 from crm.blueprints.decorators import roles_required
 from crm.celery_app import enqueue
 from crm.extensions import db
 from crm.forms.errors import show_service_errors
 from crm.forms.imports import MappingForm, UploadForm
-from crm.lib import csvsafe
 from crm.models import ImportJob
 from crm.services import audit, imports
 from crm.services.errors import ValidationError
@@ -158,7 +158,4 @@ def import_results(job_id: int):
                  object_id=job.id, details={"rows": len(rows), "format": "csv"})
     # the unit of work commits this audit event before the first row is streamed
     header = imports.ADMIN_RESULT_HEADER if admin else imports.RESULT_HEADER
-    return Response(csvsafe.stream(header, rows),
-                    mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="import-{job.id}-results.csv"'})
+    return csv_download(f"import-{job.id}-results.csv", header, rows)

@@ -1,7 +1,7 @@
 """One data row on its own: normalise its cells (country, sector, stage, URL, emails, tags,
 member flag) and list what is wrong with it, before any database lookup.
 
-The field rules are the partner service's own (`partners.clean_url`, `clean_email`, …), so
+The field rules are the partner service's own (`validation.clean_url`, `clean_email`, …), so
 an imported partner obeys the same rules as one typed into the web form or the API.
 """
 
@@ -15,7 +15,7 @@ import pycountry
 
 from crm.models.enums import SECTOR_LABELS, SECTORS, STAGES
 
-from .. import partners
+from .. import partners, validation
 from .mapping import norm_header
 
 TRUE = {"1", "yes", "y", "true", "x", "member", "oui", "sí", "si"}
@@ -102,11 +102,11 @@ def clean_row(line: int, raw: dict[str, str]) -> RowCheck:
             check.problems.append(f"unknown stage {get('stage')!r}")
         values["stage"] = stage
     if get("website"):
-        values["website"] = partners.clean_url(get("website"), errors)
+        values["website"] = validation.clean_url(get("website"), errors)
     if get("email"):
-        values["email"] = partners.clean_email(get("email"), errors, "email")
+        values["email"] = validation.clean_email(get("email"), errors, "email")
     if get("description"):
-        values["description"] = partners.clean_text(get("description"),
+        values["description"] = validation.clean_text(get("description"),
                                                      partners.DESCRIPTION_MAX,
                                                      "description", errors)
     if "is_member" in raw and get("is_member").lower() in TRUE | FALSE:
@@ -121,7 +121,7 @@ def clean_row(line: int, raw: dict[str, str]) -> RowCheck:
         values["contact_title"] = get("contact_title")[:200] or None
         values["contact_phone"] = get("contact_phone")[:50] or None
         if get("contact_email"):
-            values["contact_email"] = partners.clean_email(get("contact_email"), errors,
+            values["contact_email"] = validation.clean_email(get("contact_email"), errors,
                                                            "contact_email")
     labels = {"email": "bad partner email", "contact_email": "bad contact email",
               "website": "bad website"}
