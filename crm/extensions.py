@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -51,7 +53,6 @@ def register_extensions(app) -> None:
 
 
 def _migrations() -> str:
-    from pathlib import Path
 
     return str(Path(__file__).resolve().parent.parent / "migrations")
 

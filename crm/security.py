@@ -25,6 +25,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -138,7 +139,6 @@ def _site_path(target: str | None) -> str | None:
     """The path (and query) of `target` when it is a URL of this site."""
     if not target:
         return None
-    from urllib.parse import urlsplit
 
     parts = urlsplit(target)
     if parts.netloc and parts.netloc != request.host:

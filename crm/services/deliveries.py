@@ -49,6 +49,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
 
 from crm.extensions import db
 from crm.mail import Email
@@ -308,7 +309,6 @@ def retry_failed(delivery: Delivery, now: datetime | None = None) -> list[int]:
 
 def list_query(status: str | None = None, kind: str | None = None) -> Select:
     """Ledger rows for the admin page, newest first, with their recipient loaded."""
-    from sqlalchemy.orm import selectinload
 
     stmt = select(Delivery).options(selectinload(Delivery.recipient)).order_by(
         Delivery.created_at.desc(), Delivery.id.desc())

@@ -31,7 +31,7 @@ from crm import mail, urls
 from crm.extensions import db
 from crm.lib import links, timeutil
 from crm.models import Delivery, FollowUp, Partner, User
-from crm.services import access, deliveries, outside
+from crm.services import access, deliveries, followups, outside
 
 KINDS = ("reminder_due", "reminder_overdue", "reminder_escalation")
 #: a sweep that was down catches up reminders whose moment passed at most this long ago
@@ -303,7 +303,6 @@ class ActionTarget:
 
     @property
     def snooze_until(self) -> datetime:
-        from . import followups
 
         today = timeutil.local_date(timeutil.now_utc(), self.user.timezone)
         return followups.local_due(today + SNOOZE_BY, self.user.timezone)
@@ -327,7 +326,6 @@ def action_target(data: Mapping[str, Any]) -> ActionTarget:
 
 def apply_action(target: ActionTarget) -> FollowUp:
     """Mark done or snooze a week, as the assignee (audited by the follow-up service)."""
-    from . import followups
 
     if target.action == "done":
         return followups.complete(target.user, target.follow_up)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
+
 from crm.models.enums import SENSITIVITIES
 
 from .errors import ValidationError
@@ -83,7 +85,6 @@ def clean_url(value: Any, errors: dict[str, str], field: str = "website") -> str
 
 def clean_email(value: Any, errors: dict[str, str], field: str = "email") -> str | None:
     """A syntactically valid address (no DNS look-up), normalised by email-validator."""
-    from email_validator import EmailNotValidError, validate_email
 
     email = clean_text(value, 254, field, errors)
     if not email:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
 from crm.extensions import db
@@ -34,7 +35,6 @@ def create_user(
     actor: User | None = None,
 ) -> User:
     """Create a user (flushes). Raises UserError on a duplicate email or unknown role."""
-    from email_validator import EmailNotValidError, validate_email
 
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
