@@ -202,6 +202,19 @@ def count_queries(app):
     return _count
 
 
+# --- mail ------------------------------------------------------------------------
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    """A real SMTP server (aiosmtpd) the app sends to for this test; `.messages` holds mail."""
+    from tests.support.smtp import SmtpSink
+
+    with SmtpSink() as sink:
+        monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+        monkeypatch.setitem(app.config, "SMTP_PORT", sink.port)
+        yield sink
+
+
 # --- users -----------------------------------------------------------------------
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import quopri
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from crm import mail
@@ -14,15 +13,6 @@ from crm.services import digests
 from tasks.delivery import deliver
 from tests.digests import dataset as ds
 from tests.digests.test_compile import HIDDEN_AT, hidden_meetings
-from tests.support.smtp import SmtpSink
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    with SmtpSink() as sink:
-        monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-        monkeypatch.setitem(app.config, "SMTP_PORT", sink.port)
-        yield sink
 
 
 def _send_all(app, db, now):
@@ -137,7 +127,6 @@ def test_build_email_renders_without_a_request(app, db):
     message = mail.build(email)
     assert "https://crm.example/partners/" in message.get_body(
         preferencelist=("html",)).get_content()
-
 
 
 def _parts(smtp, who: str) -> tuple[str, str]:

@@ -38,14 +38,6 @@ CANARIES = (
 )
 
 
-@pytest.fixture
-def smtp(app, monkeypatch):
-    with SmtpSink() as sink:
-        monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-        monkeypatch.setitem(app.config, "SMTP_PORT", sink.port)
-        yield sink
-
-
 def _everything(raw: bytes, message) -> str:
     """Raw bytes, quoted-printable decoded, every decoded part and every header."""
     parts = [raw.decode("utf-8", "replace"), quopri.decodestring(raw).decode("utf-8", "replace")]
