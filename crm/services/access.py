@@ -19,6 +19,7 @@ from sqlalchemy import (
     case,
     exists,
     false,
+    null,
     or_,
     select,
     true,
@@ -179,7 +180,8 @@ def last_interaction_seen(user: User) -> ColumnElement:
             terms.append(column)
         elif clause is not false():
             terms.append(case((clause, column)))
-    return greatest(*terms)
+    # an inactive user sees no level: no date at all (GREATEST() takes one argument or more)
+    return greatest(*terms) if terms else null()
 
 
 class greatest(FunctionElement):  # noqa: N801 - reads as the SQL function it renders

@@ -380,3 +380,15 @@ def test_partner_hidden_survives_a_refresh_without_a_cartesian_product(db, make)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert loaded.title == "handed over" and loaded.partner_hidden is hidden
+
+
+def test_an_inactive_reader_gets_no_date_and_no_error(db, make):
+    """Every level is closed to a deactivated user: the expression is NULL, not GREATEST()."""
+    from crm.services import access
+
+    owner = make.make_user()
+    make.make_partner(owner, last_interaction_at=SEEN_DAY)
+    owner.active = False
+    db.session.flush()
+    assert db.session.scalars(select(access.last_interaction_seen(owner)).select_from(
+        Partner)).all() == [None]
