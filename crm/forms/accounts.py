@@ -31,9 +31,26 @@ class _UserFields(FlaskForm):
                            render_kw={"data-searchable": ""})
 
 
+#: an invitation starts with the least privilege; the admin raises it on purpose
+INVITE_DEFAULT_ROLE = "viewer"
+
+
 class InviteForm(_UserFields):
+    """Defaults: read-only (`viewer`) and the inviter's own time zone, which the invited
+    person can change in their settings."""
+
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField("Role", choices=role_choices, default=INVITE_DEFAULT_ROLE,
+                       description="Viewer: reads standard records only. Staff: logs "
+                                   "interactions and follow-ups. Manager: also team reports, "
+                                   "imports and a region's restricted records. Admin: "
+                                   "everything, including users.")
     submit = SubmitField("Send invitation")
+
+    def __init__(self, *args, inviter_timezone: str | None = None, **kwargs):
+        if inviter_timezone in timeutil.timezone_names():  # a zone the list offers
+            kwargs.setdefault("timezone", inviter_timezone)
+        super().__init__(*args, **kwargs)
 
 
 class EditUserForm(_UserFields):

@@ -44,7 +44,7 @@ def users():
 @bp.route("/users/new", methods=["GET", "POST"])
 @roles_required("admin")
 def users_new():
-    form = InviteForm()
+    form = InviteForm(inviter_timezone=current_user.timezone)
     saved, invited, status = save_form(form, lambda: accounts.invite(
         current_user, email=form.email.data, name=form.name.data, role=form.role.data,
         timezone=form.timezone.data, region_scope=form.region_scope.data))
