@@ -1,7 +1,8 @@
 """Test fixtures: the real PostgreSQL (a private database per run) and Redis when present.
 
 Without PostgreSQL the suite runs on SQLite and skips the tests marked `postgres`,
-saying so; with CI=true an unreachable service is a failure, never a skip.
+saying so; with CI=true an unreachable service is a failure, never a skip, and so is any
+other skip or xfail (`tests/support/ci_skips.py`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from flask import g, has_app_context  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import create_engine, event, text  # noqa: E402
 
-from tests.support import services  # noqa: E402
+from tests.support import ci_skips, services  # noqa: E402
 
 _STATE: dict = {}
 
@@ -36,6 +37,7 @@ def _service_state() -> dict:
 
 
 def pytest_configure(config):
+    ci_skips.register(config)  # CI=true: a skipped or xfailed test fails the run
     state = _service_state()
     missing = [name for name, up in state.items() if not up]
     if missing and services.IN_CI:
