@@ -26,7 +26,7 @@ SKIP: dict[str, str] = {
 }
 REPORTS = ("engagement", "silence", "followups", "coverage")
 SORTS = ("name", "last_interaction", "-last_interaction")
-HEALTH = ("active", "cooling", "dormant")
+HEALTH = ("new", "engaged", "cooling", "lapsed")
 #: endpoints answering htmx requests differently (crawled with `HX-Request: true` too)
 HTMX = frozenset({"admin.import_status", "partners.timeline_page",
                   "interactions.partner_fields"})
@@ -88,7 +88,6 @@ ENDPOINT_ARGUMENTS: dict[str, dict[str, Filler]] = {
     "settings.digest_unsubscribe": {"token": lambda ctx: [BOGUS_TOKEN]},
     "reports.download": {"name": lambda ctx: list(REPORTS)},
     "dev.message": {"name": lambda ctx: ctx.outbox or ["20000101T000000-00000000.eml"]},
-    "dev.message_html": {"name": lambda ctx: ctx.outbox or ["20000101T000000-00000000.eml"]},
 }
 
 
