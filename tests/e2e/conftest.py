@@ -17,14 +17,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import services
+from tests.support.wait import wait_for_http, wait_for_log
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,20 +53,6 @@ def pytest_runtest_makereport(item, call):
 
 
 # --- processes ------------------------------------------------------------------
-
-def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server not up at {url}:\n{log.read_text()[-3000:]}")
-
 
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
@@ -117,7 +102,7 @@ def live_server(e2e_env, e2e_instance) -> Iterator[str]:
              "--bind", f"127.0.0.1:{e2e_env['E2E_PORT']}",
              "crm:create_app()"], cwd=ROOT, env=e2e_env, stdout=out, stderr=out)
     try:
-        _wait_http(f"{url}/login", process, log)
+        wait_for_http(f"{url}/login", process, log)
         yield url
     finally:
         _stop(process)
@@ -132,12 +117,8 @@ def live_worker(e2e_env, e2e_instance) -> Iterator[subprocess.Popen]:
             [str(BIN / "celery"), "-A", "tasks", "worker", "--concurrency", "1",
              "--loglevel", "INFO", "--without-gossip", "--without-mingle",
              "--without-heartbeat"], cwd=ROOT, env=e2e_env, stdout=out, stderr=out)
-    deadline = time.monotonic() + 60
-    while "ready" not in log.read_text() and time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"worker exited:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
     try:
+        wait_for_log(log, "ready", process, timeout=90)
         yield process
     finally:
         _stop(process)

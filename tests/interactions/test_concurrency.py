@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from crm.lib import timeutil
 from crm.models import Partner, User
 from crm.services import interactions
+from tests.support.wait import lock_waiters, wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -44,10 +44,14 @@ def test_concurrent_logging_keeps_the_latest(app, db, make):
     interactions.log_interaction(owner, partner, _data(later))
     thread = threading.Thread(target=other_person)
     thread.start()
-    blocked.wait(5)
-    time.sleep(0.5)  # … while the second one (an older date) queues behind it
+    assert blocked.wait(30), "the second session never started"
+    # … while the second one (an older date) queues behind it: seen blocked on the lock
+    wait_until(lambda: lock_waiters(db.engine) or errors, timeout=30,
+               message="the second transaction to wait on the partner row's lock")
+    assert not errors, errors
     db.session.commit()
-    thread.join(20)
+    thread.join(30)
+    assert not thread.is_alive(), "the second transaction never finished"
     assert not errors, errors
     db.session.expire_all()
     assert db.session.get(Partner, partner.id).last_interaction_at == later

@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 
 from tests.support import factories as f
 from tests.support import services
+from tests.support.wait import wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -38,15 +37,7 @@ def server(database_url, tmp_path):
         process = subprocess.Popen([str(BIN / "flask"), "--app", "crm", "run", "-p", str(port)],
                                    cwd=ROOT, env=env, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/login", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(log.read_text())
-            time.sleep(0.3)
+    wait_for_http(f"{url}/login", process, log)
     yield url
     process.send_signal(signal.SIGTERM)
     process.wait(20)

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from celery import Celery
 
 from crm.services import imports
 from tests.support import factories as f
+from tests.support.wait import wait_for_log, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -33,11 +33,7 @@ def worker(database_url, tmp_path):
             [str(BIN / "celery"), "-A", "tasks", "worker", "--concurrency", "1", "--pool", "solo",
              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=env, stdout=out, stderr=out)
-    deadline = time.monotonic() + 90
-    while "ready" not in log.read_text() and time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"worker exited:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
+    wait_for_log(log, "ready", process, timeout=90)
     folder = str(tmp_path / "broker" / "out")
     producer = Celery("producer", broker="filesystem://", broker_transport_options={
         "data_folder_in": folder, "data_folder_out": folder})
@@ -67,15 +63,15 @@ def test_worker_imports_and_reports_progress(db, client, login_as, worker):
 
     producer.send_task("tasks.imports.run", args=[job.id])
     seen: list[int] = []
-    status = ""
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
+
+    def finished() -> str | None:  # what the page's progress bar polls, sampled as it runs
         body = client.get(f"/admin/import/{job.id}/status").get_data(as_text=True)
-        status = re.search(r'data-status="(\w+)"', body).group(1)
         seen.append(int(re.search(r'data-processed="(\d+)"', body).group(1)))
-        if status in ("done", "failed"):
-            break
-        time.sleep(0.1)
+        status = re.search(r'data-status="(\w+)"', body).group(1)
+        return status if status in ("done", "failed") else None
+
+    status = wait_until(finished, timeout=240, interval=0.1,
+                        message=lambda: f"the import to finish:\n{log.read_text()[-3000:]}")
     assert status == "done", log.read_text()[-3000:]
     assert any(0 < n < ROWS for n in seen), f"no intermediate progress seen: {sorted(set(seen))}"
     assert seen[-1] == ROWS

@@ -6,9 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.wait import poll
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,11 +49,6 @@ def celery_worker(env: dict[str, str], queues: str | None = None, concurrency: i
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
-    """Poll `predicate` until it returns a truthy value or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
+    """Poll `predicate` until it returns a truthy value or `timeout` passes; returns the last
+    value (prefer `tests.support.wait.wait_until`, which fails with a message)."""
+    return poll(predicate, timeout, interval)
