@@ -10,8 +10,8 @@ from crm.blueprints.decorators import roles_required
 from crm.celery_app import SEND_TASK, enqueue
 from crm.extensions import db
 from crm.models import Delivery
-from crm.models.enums import DELIVERY_KINDS, DELIVERY_STATUSES
-from crm.services import audit, deliveries
+from crm.models.enums import DELIVERY_KINDS
+from crm.services import audit, deliveries, ledger
 
 from . import bp
 
@@ -23,14 +23,15 @@ PER_PAGE = 50
 def deliveries_list():
     status = request.args.get("status", "")
     kind = request.args.get("kind", "")
-    status = status if status in DELIVERY_STATUSES else ""
+    status = status if status in ledger.STATUS_LABELS else ""
     kind = kind if kind in DELIVERY_KINDS else ""
-    page = db.paginate(deliveries.list_query(status or None, kind or None),
+    page = db.paginate(ledger.list_query(status or None, kind or None),
                        per_page=PER_PAGE, error_out=False)
     return render_template("admin/deliveries.html", page=page, status=status, kind=kind,
-                           statuses=DELIVERY_STATUSES, kinds=DELIVERY_KINDS,
-                           counts=deliveries.status_counts(), is_skipped=deliveries.is_skipped,
-                           title="Email deliveries")
+                           statuses=ledger.STATUS_LABELS, badges=ledger.STATUS_BADGES,
+                           kinds=DELIVERY_KINDS, counts=ledger.status_counts(kind or None),
+                           shown_status=ledger.shown_status,
+                           batches=ledger.batches(page.items), title="Email deliveries")
 
 
 def _send(delivery_id: int, ids: list[int]) -> None:
