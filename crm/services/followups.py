@@ -178,17 +178,59 @@ def complete(actor: User, fu: FollowUp) -> FollowUp:
                    completed_at=timeutil.now_utc())
 
 
-def snooze(actor: User, fu: FollowUp, until: datetime) -> FollowUp:
+#: the snooze choices offered everywhere (web menu, email link: a week), in days
+SNOOZE_CHOICES = (1, 7)
+#: how far one snooze may put a follow-up off
+SNOOZE_MAX_DAYS = 366
+#: how long after "Done" the Undo is accepted (the page offers it for a few seconds;
+#: the server allows for a slow network, not for rewriting old history)
+UNDO_WINDOW = timedelta(minutes=5)
+
+
+def snooze_until(due_at: datetime, days: int, tz: str | None,
+                 now: datetime | None = None) -> datetime:
+    """The snooze rule: DUE_HOUR local on (the later of the due day and today) + `days`.
+
+    So a snooze always moves a follow-up later by at least `days` calendar days in the
+    user's zone: from its due day when that is still ahead, from today when it is overdue;
+    never earlier than it was due, never a no-op. One rule for the web, the API and the
+    reminder email's link.
+    """
+    today = timeutil.local_date(now or timeutil.now_utc(), tz)
+    start = max(timeutil.local_date(due_at, tz), today)
+    return local_due(start + timedelta(days=days), tz)
+
+
+def snooze_for(actor: User, fu: FollowUp, days: Any, *,
+               now: datetime | None = None) -> FollowUp:
+    """Snooze by `days` (1 to SNOOZE_MAX_DAYS) under `snooze_until`'s rule, in the actor's zone."""
+    if isinstance(days, bool) or not isinstance(days, int) or not (
+            1 <= days <= SNOOZE_MAX_DAYS):
+        raise ValidationError({"days": f"Snooze by 1 to {SNOOZE_MAX_DAYS} days."})
+    access.ensure_can_write(actor)
+    _ensure_open(fu)
+    return snooze(actor, fu, snooze_until(fu.due_at, days, actor.timezone, now), now=now)
+
+
+def snooze(actor: User, fu: FollowUp, until: datetime, *,
+           now: datetime | None = None) -> FollowUp:
     """Put off until `until`: sets `snoozed_until` AND moves `due_at` to `until`.
 
-    Moving `due_at` is deliberate: reminder dedupe keys include the due time, so the
-    reminders re-arm for the new date instead of being swallowed as already sent.
+    `until` must be in the future and after the current due time (a snooze never brings
+    a follow-up forward: that is a reschedule). Moving `due_at` is deliberate: reminder
+    dedupe keys include the due time, so the reminders re-arm for the new date instead of
+    being swallowed as already sent.
     """
     access.ensure_can_write(actor)
     _ensure_open(fu)
-    until = check_due_at(until, "until")
-    if until <= timeutil.now_utc():
+    now = now or timeutil.now_utc()
+    until = check_due_at(until, "until", now=now)
+    if until <= now:
         raise ValidationError({"until": "Snooze to a moment in the future."})
+    if until <= fu.due_at:
+        due = timeutil.to_local(fu.due_at, actor.timezone)
+        raise ValidationError({"until": f"It is already due {due:%a %d %b %Y}: snooze to a "
+                                        "later day (a snooze never brings it forward)."})
     return _change(actor, fu, "follow_up.snooze", snoozed_until=until, due_at=until)
 
 
@@ -215,6 +257,20 @@ def cancel(actor: User, fu: FollowUp) -> FollowUp:
     _ensure_open(fu)
     return _change(actor, fu, "follow_up.cancel", status="cancelled",
                    completed_at=timeutil.now_utc())
+
+
+def reopen(actor: User, fu: FollowUp, *, now: datetime | None = None) -> FollowUp:
+    """Undo "Done": open again, as it was (due date kept), within UNDO_WINDOW of completing."""
+    access.ensure_can_write(actor)
+    if fu.status == "open":
+        return fu  # a double click on Undo
+    if fu.status != "done":
+        raise ConflictError(f"This follow-up is {fu.status}: only Done can be undone.")
+    now = now or timeutil.now_utc()
+    if fu.completed_at is None or now - fu.completed_at > UNDO_WINDOW:
+        raise ConflictError("Too late to undo: it was marked done more than "
+                            f"{int(UNDO_WINDOW.total_seconds() // 60)} minutes ago.")
+    return _change(actor, fu, "follow_up.reopen", status="open", completed_at=None)
 
 
 # --- lists ---------------------------------------------------------------------------
@@ -277,6 +333,25 @@ def my_follow_ups(user: User, now: datetime | None = None) -> dict[str, list[Fol
     stmt = _with_people(_open(user).where(FollowUp.assignee_id == user.id)).limit(LIST_LIMIT)
     items = db.session.scalars(stmt).unique().all()
     return group(items, now, user.timezone)
+
+
+def counts(user: User, now: datetime | None = None) -> dict[str, int]:
+    """How many open follow-ups the user has, in total and per group of "My follow-ups".
+
+    One statement (COUNT … FILTER), the same scope and the same local-day bounds as
+    `my_follow_ups`, so a badge and the page it leads to never disagree.
+    """
+    start_today, end_today, end_week = group_bounds(now or timeutil.now_utc(), user.timezone)
+    due = FollowUp.due_at
+    stmt = _open(user).where(FollowUp.assignee_id == user.id).with_only_columns(
+        func.count(FollowUp.id),
+        func.count(FollowUp.id).filter(due < start_today),
+        func.count(FollowUp.id).filter(due >= start_today, due < end_today),
+        func.count(FollowUp.id).filter(due >= end_today, due < end_week),
+        func.count(FollowUp.id).filter(due >= end_week),
+    )
+    total, *per_group = db.session.execute(stmt).one()
+    return {"total": total, **dict(zip(GROUPS, per_group, strict=True))}
 
 
 def team_overdue(user: User, now: datetime | None = None,

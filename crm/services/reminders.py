@@ -39,7 +39,8 @@ CATCH_UP = timedelta(days=2)
 #: the purpose of the signed action links in reminder emails
 LINK_PURPOSE = "follow-up-action"
 ACTIONS = ("done", "snooze")
-SNOOZE_BY = timedelta(days=7)
+#: the email's "Snooze a week" (the one snooze rule: followups.snooze_until)
+SNOOZE_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -303,9 +304,8 @@ class ActionTarget:
 
     @property
     def snooze_until(self) -> datetime:
-
-        today = timeutil.local_date(timeutil.now_utc(), self.user.timezone)
-        return followups.local_due(today + SNOOZE_BY, self.user.timezone)
+        """Where "Snooze a week" would put it now (the same rule as the web and the API)."""
+        return followups.snooze_until(self.follow_up.due_at, SNOOZE_DAYS, self.user.timezone)
 
 
 def action_target(data: Mapping[str, Any]) -> ActionTarget:
@@ -326,7 +326,6 @@ def action_target(data: Mapping[str, Any]) -> ActionTarget:
 
 def apply_action(target: ActionTarget) -> FollowUp:
     """Mark done or snooze a week, as the assignee (audited by the follow-up service)."""
-
     if target.action == "done":
         return followups.complete(target.user, target.follow_up)
-    return followups.snooze(target.user, target.follow_up, target.snooze_until)
+    return followups.snooze_for(target.user, target.follow_up, SNOOZE_DAYS)

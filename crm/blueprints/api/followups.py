@@ -1,4 +1,4 @@
-"""/api/v1/follow-ups: list (assignee_id, status, due_before), create, complete."""
+"""/api/v1/follow-ups: list (assignee_id, status, due_before), create, complete, snooze."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from .helpers import (
     with_etag,
 )
 from .partners import load as load_partner
-from .schemas import FollowUpCreate, FollowUpFilters, FollowUpOut, list_schema
+from .schemas import FollowUpCreate, FollowUpFilters, FollowUpOut, FollowUpSnooze, list_schema
 
 FollowUpList = list_schema(FollowUpOut, "FollowUpList")
 
@@ -64,4 +64,19 @@ def complete_follow_up(follow_up_id: int):
     """Mark it done (again: no change; a cancelled one answers 409)."""
     follow_up = load(follow_up_id)
     followups.complete(current_user(), follow_up)
+    return with_etag(load(follow_up_id))
+
+
+@bp.route("/follow-ups/<int:follow_up_id>/snooze", methods=["POST"], tags=["follow-ups"])
+@bp.arguments(FollowUpSnooze)
+@bp.response(200, FollowUpOut, headers=ETAG_HEADER)
+@documented_errors(bp, *WRITE_ERRORS)
+def snooze_follow_up(data: dict, follow_up_id: int):
+    """Put it off: `days` counts from its due day (from today, in your time zone, if it is
+    overdue); `until` must be after its due time. Reminders re-arm for the new date."""
+    follow_up = load(follow_up_id)
+    if "days" in data:
+        followups.snooze_for(current_user(), follow_up, data["days"])
+    else:
+        followups.snooze(current_user(), follow_up, data["until"])
     return with_etag(load(follow_up_id))

@@ -19,6 +19,7 @@ from crm.models.enums import (
     SENSITIVITIES,
     STAGES,
 )
+from crm.services.partners import SORTS as PARTNER_SORTS
 
 from . import fields as f
 
@@ -119,7 +120,7 @@ class PartnerFilters(PageArgs):
     member = fields.Boolean(metadata={"description": "member organisations only (true/false)"})
     health = f.enum(HEALTH_STATES)
     archived = fields.Boolean(metadata={"description": "true: archived partners only"})
-    sort = f.enum(("name", "-name", "last_interaction", "-last_interaction", "stage", "-stage"))
+    sort = f.enum(PARTNER_SORTS)
 
 
 class PartnerIn(Schema):
@@ -275,3 +276,18 @@ class FollowUpFilters(PageArgs):
 
 class FollowUpCreate(FollowUpIn):
     partner_id = f.Id(required=True)
+
+
+class FollowUpSnooze(Schema):
+    """Exactly one of `days` or `until`."""
+
+    days = fields.Integer(strict=True, validate=validate.Range(min=1, max=366), metadata={
+        "description": "put it off by N days: 09:00 in your time zone, N days after its due "
+                       "day (after today if it is overdue); never earlier than it was due"})
+    until = f.Moment(metadata={
+        "description": "put it off to this moment: in the future and after its due time"})
+
+    @validates_schema
+    def _one_of(self, data: dict, **kwargs) -> None:
+        if ("days" in data) == ("until" in data):
+            raise SchemaError({"days": ["Give either days or until."]})

@@ -6,7 +6,7 @@ redirect with a flash message.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime
 
 from flask import (
     Blueprint,
@@ -35,6 +35,9 @@ bp = Blueprint("followups", __name__)
 
 GROUP_TITLES = {"overdue": "Overdue", "today": "Today", "this_week": "This week",
                 "later": "Later"}
+SNOOZE_LABELS = {1: "1 day", 7: "1 week"}
+#: how long the page offers Undo after Done (the service accepts it a little longer)
+UNDO_SECONDS = 10
 
 
 @bp.get("/")
@@ -48,9 +51,38 @@ def index():
         return render_template("followups/team.html", items=items, total=total,
                                action_form=ActionForm(), now=timeutil.now_utc())
     groups = followups.my_follow_ups(current_user)
+    # the page's own counts feed the nav badge too (no second statement, no lazy load)
+    counts = {"total": sum(map(len, groups.values())),
+              **{name: len(items) for name, items in groups.items()}}
     return render_template("followups/index.html", groups=groups, titles=GROUP_TITLES,
-                           action_form=ActionForm(), total=sum(map(len, groups.values())),
+                           action_form=ActionForm(), total=counts["total"],
+                           followup_counts=counts, counts_view="mine",
                            now=timeutil.now_utc())
+
+
+@bp.get("/counts")
+@login_required
+def counts():
+    """The nav badge (htmx loads it after the page: pages stay one statement lighter)."""
+    return render_template("followups/_counts.html",
+                           counts=followups.counts(current_user), oob=False)
+
+
+@bp.app_template_global()
+def snooze_choices(fu: FollowUp) -> list[tuple[int, str, datetime]]:
+    """(days, label, the moment it would become due) for a row's snooze menu."""
+    tz = current_user.timezone
+    now = timeutil.now_utc()
+    return [(days, SNOOZE_LABELS[days], timeutil.to_local(
+        followups.snooze_until(fu.due_at, days, tz, now), tz))
+        for days in followups.SNOOZE_CHOICES]
+
+
+@bp.app_template_global()
+def snooze_earliest_day(fu: FollowUp) -> date:
+    """The first day the date picker accepts: the day after (its due day or today)."""
+    tz = current_user.timezone
+    return timeutil.local_date(followups.snooze_until(fu.due_at, 1, tz), tz)
 
 
 def _partner_for(raw) -> Partner | None:
@@ -93,13 +125,19 @@ def _load(id: int) -> FollowUp:
     return access.get_visible(current_user, FollowUp, id)
 
 
-def _done(fu: FollowUp, message: str, status: int = 200):
+def _done(fu: FollowUp, message: str, status: int = 200, *, undo: bool = False):
     """htmx: the row again, showing its new state and the message (htmx swaps only 2xx,
-    so a refusal is a 200 row with the error); otherwise back where the user was."""
+    so a refusal is a 200 row with the error), plus out-of-band counters (the nav badge,
+    and the headings of "My follow-ups" when the row is on it); otherwise back where the
+    user was."""
     if request.headers.get("HX-Request"):
         fu = access.get_visible(current_user, FollowUp, fu.id, *followups.eager_options())
-        return render_template("followups/_row.html", fu=fu, message=message, ok=status < 400,
-                               action_form=ActionForm(), now=timeutil.now_utc())
+        view = request.form.get("view")
+        return render_template("followups/_row_changed.html", fu=fu, message=message,
+                               ok=status < 400, undo=undo and status < 400,
+                               undo_seconds=UNDO_SECONDS, action_form=ActionForm(),
+                               now=timeutil.now_utc(), counts_view=view,
+                               counts=followups.counts(current_user))
     flash(message, "success" if status < 400 else "danger")
     return redirect(safe_next(request.form.get("next")) or url_for("followups.index"))
 
@@ -112,7 +150,7 @@ def _refused(fu: FollowUp, exc: Exception):
     return _done(fu, str(exc), 409)
 
 
-def _act(id: int, action, message: str, *args):
+def _act(id: int, action, message: str, *args, undo: bool = False):
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -121,13 +159,20 @@ def _act(id: int, action, message: str, *args):
         action(current_user, fu, *args)
     except (ValidationError, ConflictError) as exc:
         return _refused(fu, exc)
-    return _done(fu, message.format(title=fu.title))
+    return _done(fu, message.format(title=fu.title), undo=undo)
 
 
 @bp.post("/<int:id>/complete")
 @writer_required
 def complete(id: int):
-    return _act(id, followups.complete, "Done: {title}.")
+    return _act(id, followups.complete, "Done: {title}.", undo=True)
+
+
+@bp.post("/<int:id>/reopen")
+@writer_required
+def reopen(id: int):
+    """Undo "Done" (offered for a few seconds after it; audited as follow_up.reopen)."""
+    return _act(id, followups.reopen, "Undone: {title} is open again.")
 
 
 @bp.post("/<int:id>/cancel")
@@ -139,7 +184,7 @@ def cancel(id: int):
 @bp.post("/<int:id>/snooze")
 @writer_required
 def snooze(id: int):
-    """Snooze 1 day / 1 week (09:00 local that day) or to a picked date."""
+    """Snooze by 1 day / 1 week (followups.snooze_until's rule) or to a picked date."""
     form = SnoozeForm()
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
@@ -148,19 +193,16 @@ def snooze(id: int):
         return _refused(fu, ValidationError({"until": "Choose a valid date."}))
     fu = _load(id)
     tz = current_user.timezone
-    if form.days.data:
-        today = timeutil.local_date(timeutil.now_utc(), tz)
-        day = today + timedelta(days=int(form.days.data))
-    elif form.date.data:
-        day = form.date.data
-    else:
-        return _refused(fu, ValidationError({"until": "Choose how long to snooze."}))
-    until = followups.local_due(day, tz)
     try:
-        followups.snooze(current_user, fu, until)
+        if form.days.data:
+            followups.snooze_for(current_user, fu, int(form.days.data))
+        elif form.date.data:
+            followups.snooze(current_user, fu, followups.local_due(form.date.data, tz))
+        else:
+            raise ValidationError({"until": "Choose how long to snooze."})
     except (ValidationError, ConflictError) as exc:
         return _refused(fu, exc)
-    return _done(fu, f"Snoozed until {timeutil.to_local(until, tz):%a %d %b}: {fu.title}.")
+    return _done(fu, f"Snoozed until {timeutil.to_local(fu.due_at, tz):%a %d %b}: {fu.title}.")
 
 
 @bp.route("/<int:id>/reassign", methods=["GET", "POST"])
