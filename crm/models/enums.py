@@ -48,7 +48,8 @@ DELIVERY_KINDS = (
     "other",
 )
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed")
-HEALTH_STATES = ("active", "cooling", "dormant")
+#: engagement health (crm.services.engagement); deliberately not the words of STAGES
+HEALTH_STATES = ("new", "engaged", "cooling", "lapsed")
 IMPORT_STATUSES = ("pending", "running", "done", "failed")
 
 

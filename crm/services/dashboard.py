@@ -97,7 +97,7 @@ def _mine(user: User) -> ColumnElement[bool]:
 
 def my_health(user: User, now: datetime | None = None,
               thresholds: engagement.Thresholds = engagement.DEFAULT) -> dict[str, int]:
-    """How many of my partners are active, cooling, dormant (one statement)."""
+    """How many of my partners are new, engaged, cooling, lapsed (one statement)."""
     now = now or timeutil.now_utc()
     last_seen = access.last_interaction_seen(user)
     columns = [func.count().filter(engagement.health_clause(state, now, thresholds,
@@ -111,11 +111,11 @@ def my_health(user: User, now: datetime | None = None,
 def my_needing_attention(user: User, now: datetime | None = None,
                          thresholds: engagement.Thresholds = engagement.DEFAULT,
                          limit: int = ATTENTION_LIMIT) -> list[tuple[Partner, str]]:
-    """My cooling/dormant partners, longest silence first, with their health."""
+    """My cooling/lapsed partners, longest silence first, with their health."""
     now = now or timeutil.now_utc()
     last_seen = access.last_interaction_seen(user)
     quiet = or_(engagement.health_clause("cooling", now, thresholds, last=last_seen),
-                engagement.health_clause("dormant", now, thresholds, last=last_seen))
+                engagement.health_clause("lapsed", now, thresholds, last=last_seen))
     stmt = (access.visible_partners(user).where(_mine(user), quiet)
             .order_by(last_seen.asc().nulls_first(), Partner.id).limit(limit))
     return [(p, engagement.health_of(p, now, thresholds)) for p in db.session.scalars(stmt)]

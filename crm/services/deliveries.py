@@ -73,7 +73,7 @@ class MailSettings:
     secret_key: str
     #: CRM_BASE_URL: every link starts here, never at a request's Host header
     base_url: str
-    #: engagement health thresholds (a digest's cooling/dormant sections)
+    #: engagement health thresholds (a digest's cooling/lapsed sections)
     thresholds: engagement.Thresholds = engagement.DEFAULT
 
     @classmethod

@@ -1,10 +1,16 @@
-"""Engagement health (active / cooling / dormant) from the last interaction a reader may see.
+"""Engagement health (new / engaged / cooling / lapsed) from the last interaction a reader may see.
 
-Thresholds are days per sector: (cooling after, dormant after). They live in the
-configuration (HEALTH_THRESHOLDS, HEALTH_DEFAULT_THRESHOLDS); services never read
-`current_app`, so callers pass `Thresholds.from_config(app.config)` — the default
-equals the configuration's defaults. A partner with no interaction at all is `dormant`:
-nobody has engaged with it, which is what "dormant" asks a manager to look at.
+Thresholds are days per sector: (cadence, lapsed after). The cadence is how often the
+sector expects an interaction; past it a partner is `cooling`, past the second number
+`lapsed`. They live in the configuration (HEALTH_THRESHOLDS, HEALTH_DEFAULT_THRESHOLDS);
+services never read `current_app`, so callers pass `Thresholds.from_config(app.config)` —
+the default equals the configuration's defaults.
+
+A partner with no interaction (that the reader may see) is measured from its creation:
+`new` until its sector's cadence has passed since it was added, then `cooling`, then
+`lapsed`, so a partner created or imported minutes ago is not reported as neglected.
+The health words deliberately differ from the stages (a stage `dormant` or `active` is a
+decision someone took; health is only the calendar).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, false, func, or_
 
 from crm.lib import timeutil
 from crm.models import Partner
@@ -31,7 +37,7 @@ DEFAULT_THRESHOLDS: tuple[int, int] = (60, 120)
 
 @dataclass(frozen=True)
 class Thresholds:
-    """(cooling, dormant) day counts per sector, with a default for the other sectors."""
+    """(cadence, lapsed after) day counts per sector, with a default for the other sectors."""
 
     per_sector: Mapping[str, tuple[int, int]] = field(
         default_factory=lambda: dict(DEFAULT_SECTOR_THRESHOLDS))
@@ -52,36 +58,92 @@ class Thresholds:
 DEFAULT = Thresholds()
 
 
+@dataclass(frozen=True)
+class Health:
+    """A partner's health and why: what the badge shows and its explanation."""
+
+    state: str
+    #: whole days since the last interaction the reader may see (or since creation)
+    days: int
+    #: True when no interaction is known and `days` counts from the partner's creation
+    since_created: bool
+    cadence: int
+    lapsed_after: int
+
+    def __str__(self) -> str:
+        return self.state
+
+    @property
+    def explanation(self) -> str:
+        """One sentence for a tooltip: 'No interaction for 120 days; this sector expects
+        one every 90 (lapsed after 180).'"""
+        expects = f"this sector expects one every {self.cadence} days"
+        if self.since_created:
+            fact = (f"Added {_days(self.days)}, no interaction yet" if self.state == "new"
+                    else f"No interaction since it was added {_days(self.days)}")
+        elif self.state == "engaged":
+            fact = f"Last interaction {_days(self.days)}"
+        else:
+            fact = f"No interaction for {self.days} day{'' if self.days == 1 else 's'}"
+        return f"{fact}; {expects} (lapsed after {self.lapsed_after} days)."
+
+
+def _days(days: int) -> str:
+    return "today" if days <= 0 else f"{days} day{'' if days == 1 else 's'} ago"
+
+
+def assess(partner: Partner, now: datetime | None = None,
+           thresholds: Thresholds = DEFAULT) -> Health:
+    """The health of one loaded partner with the numbers behind it (no query)."""
+    now = now or timeutil.now_utc()
+    last = partner.last_interaction_seen
+    since = last if last is not None else (partner.created_at or now)
+    state = health_for(partner.sector, last, now, thresholds, created_at=partner.created_at)
+    cadence, lapsed = thresholds.for_sector(partner.sector)
+    return Health(state, max((now - since).days, 0), last is None, cadence, lapsed)
+
+
 def health_of(partner: Partner, now: datetime | None = None,
               thresholds: Thresholds = DEFAULT) -> str:
-    """'active', 'cooling' or 'dormant' for one loaded partner (no query)."""
-    return health_for(partner.sector, partner.last_interaction_seen, now, thresholds)
+    """'new', 'engaged', 'cooling' or 'lapsed' for one loaded partner (no query)."""
+    return health_for(partner.sector, partner.last_interaction_seen, now, thresholds,
+                      created_at=partner.created_at)
 
 
 def health_for(sector: str, last_interaction_at: datetime | None, now: datetime | None = None,
-               thresholds: Thresholds = DEFAULT) -> str:
-    """The same rule on plain values (used by reports that select columns, not objects)."""
-    if last_interaction_at is None:
-        return "dormant"
+               thresholds: Thresholds = DEFAULT, *,
+               created_at: datetime | None = None) -> str:
+    """The same rule on plain values (used by reports that select columns, not objects).
+
+    Without an interaction the age counts from `created_at` (unknown: treated as long ago).
+    """
     now = now or timeutil.now_utc()
-    cooling, dormant = thresholds.for_sector(sector)
-    age = now - last_interaction_at
-    if age < timedelta(days=cooling):
-        return "active"
-    if age < timedelta(days=dormant):
+    cadence, lapsed = thresholds.for_sector(sector)
+    if last_interaction_at is None:
+        if created_at is not None and now - created_at < timedelta(days=cadence):
+            return "new"
+        since = created_at
+    else:
+        since = last_interaction_at
+        if now - since < timedelta(days=cadence):
+            return "engaged"
+    if since is not None and now - since < timedelta(days=lapsed):
         return "cooling"
-    return "dormant"
+    return "lapsed"
 
 
-def _state_clause(state: str, cooling: int, dormant: int, now: datetime,
+def _state_clause(state: str, cadence: int, lapsed: int, now: datetime,
                   last: ColumnElement) -> ColumnElement[bool]:
-    cooling_since = now - timedelta(days=cooling)
-    dormant_since = now - timedelta(days=dormant)
-    if state == "active":
+    cooling_since = now - timedelta(days=cadence)
+    lapsed_since = now - timedelta(days=lapsed)
+    since = func.coalesce(last, Partner.created_at)
+    if state == "new":
+        return and_(last.is_(None), Partner.created_at > cooling_since)
+    if state == "engaged":
         return last > cooling_since
     if state == "cooling":
-        return and_(last <= cooling_since, last > dormant_since)
-    return or_(last.is_(None), last <= dormant_since)
+        return and_(since <= cooling_since, since > lapsed_since)
+    return or_(since.is_(None), since <= lapsed_since)
 
 
 def health_clause(state: str, now: datetime | None = None,

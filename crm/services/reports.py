@@ -193,7 +193,7 @@ def engagement_report(user: User, period: Period, filters: Filters) -> Engagemen
     return result
 
 
-# --- 2. dormant and cooling partners -----------------------------------------
+# --- 2. lapsed and cooling partners -----------------------------------------
 
 @dataclass
 class SilentPartner:
@@ -212,12 +212,12 @@ class SilentPartner:
 def silent_partners(user: User, filters: Filters, now: datetime | None = None,
                     thresholds: health.Thresholds = health.DEFAULT,
                     limit: int | None = SILENCE_LIMIT) -> list[SilentPartner]:
-    """Cooling and dormant partners, oldest silence first (never-contacted first of all)."""
+    """Cooling and lapsed partners, oldest silence first (never-contacted first of all)."""
     now = now or timeutil.now_utc()
     owner = aliased(User)
     last_seen = access.last_interaction_seen(user)
     quiet = or_(health.health_clause("cooling", now, thresholds, last=last_seen),
-                health.health_clause("dormant", now, thresholds, last=last_seen))
+                health.health_clause("lapsed", now, thresholds, last=last_seen))
     stmt = (access.visible_partners(user, select(Partner, owner.name))
             .outerjoin(owner, owner.id == Partner.owner_id)
             .where(filters.clause(), quiet, Partner.stage != "closed")

@@ -80,9 +80,9 @@ def build() -> Net:
        sensitivity="confidential")
     mk(p["eu"], bob, kind="meeting", occurred_at=_in(6), summary="Ministry meeting",
        outcome="EU outcome")
-    # engagement health: cooling 60 d / dormant 120 d for these sectors
-    f.set_last_interaction(p["travel"], START - timedelta(days=58))   # active → cooling
-    f.set_last_interaction(p["faith"], START - timedelta(days=118))   # cooling → dormant
+    # engagement health: cooling 60 d / lapsed 120 d for these sectors
+    f.set_last_interaction(p["travel"], START - timedelta(days=58))   # engaged → cooling
+    f.set_last_interaction(p["faith"], START - timedelta(days=118))   # cooling → lapsed
     db.session.add(StageChange(partner_id=p["tech"].id, from_stage="prospect",
                                to_stage="dialogue", changed_by_id=bob.id, changed_at=_in(1)))
     db.session.add(StageChange(partner_id=p["tech"].id, from_stage=None, to_stage="prospect",

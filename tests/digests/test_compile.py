@@ -34,7 +34,7 @@ def test_staff_digest_lists_exactly_their_partners_news(app, db):
         (None, "Bangkok Child Safety Network",
          "A restricted follow-up with Bangkok Child Safety Network")]
     assert [p.name for p in d.turned_cooling] == ["Quiet Travel Co"]
-    assert [p.name for p in d.turned_dormant] == ["Old Faith Group"]
+    assert [p.name for p in d.turned_lapsed] == ["Old Faith Group"]
     assert [p.name for p in d.new_partners] == ["New Media House"]
     assert [(c.partner_name, c.from_stage, c.to_stage) for c in d.stage_changes] == [
         ("SafeNet Tech", "prospect", "dialogue")]
@@ -66,8 +66,9 @@ def test_manager_digest_covers_their_region_only(app, db):
         ("law_enforcement", 2, 0), ("civil_society", 1, 1), ("technology", 1, 0)]
     assert [(r.key, r.current, r.previous) for r in t.by_country] == [("TH", 3, 1), ("VN", 1, 0)]
     assert t.overdue_by_person == [("Alice Staff", 1)]  # due-soon ones are not overdue
-    assert [p.name for p in t.dormant] == ["New Media House", "Old Faith Group"]
-    assert t.dormant_total == 2
+    # New Media House, added two days ago and not contacted yet, is new, not lapsed
+    assert [p.name for p in t.lapsed] == ["Old Faith Group"]
+    assert t.lapsed_total == 1
     assert t.coverage_gaps == [
         ("KH", ["law_enforcement", "technology", "travel_tourism"]),
         ("TH", ["technology"]),
@@ -108,7 +109,7 @@ def test_viewer_digest_is_empty_and_a_quiet_week_is_empty(app, db):
         assert d.overdue  # still-open overdue follow-ups keep a digest worth sending
     quiet = digests.compile_digest(net.mona, later - timedelta(days=7), later, later)
     quiet.team.overdue_by_person = []
-    quiet.team.dormant = []
+    quiet.team.lapsed = []
     assert digests.is_empty(quiet)  # standing facts (coverage gaps) alone do not count
 
 
@@ -128,17 +129,17 @@ def hidden_meetings(net):
     meeting this week; what anyone else may see of them is old."""
     harbour = f.make_partner(net.bob, name="Quiet Harbour Trust", country="TH",
                              collaborators=[net.alice], created_at=ds.LONG_AGO)
-    f.set_last_interaction(harbour, ds.START - timedelta(days=58))  # seen: active → cooling
+    f.set_last_interaction(harbour, ds.START - timedelta(days=58))  # seen: engaged → cooling
     reef = f.make_partner(net.bob, name="Silent Reef Org", country="KH",
                           created_at=ds.LONG_AGO)
-    f.set_last_interaction(reef, ds.START - timedelta(days=200))  # seen: long dormant
+    f.set_last_interaction(reef, ds.START - timedelta(days=200))  # seen: long lapsed
     for partner in (harbour, reef):
         f.make_interaction(partner, net.bob, occurred_at=HIDDEN_AT, sensitivity="confidential",
                            summary="HIDDEN-MEETING")
     return harbour, reef
 
 
-def test_a_hidden_confidential_meeting_moves_no_health_or_dormant_entry(app, db):
+def test_a_hidden_confidential_meeting_moves_no_health_or_lapsed_entry(app, db):
     net = ds.build()
     harbour, reef = hidden_meetings(net)
     # the collaborator cannot see the meeting: for her the partner went quiet this week
@@ -146,18 +147,17 @@ def test_a_hidden_confidential_meeting_moves_no_health_or_dormant_entry(app, db)
     assert [p.name for p in alice.turned_cooling] == ["Quiet Harbour Trust", "Quiet Travel Co"]
     # the owner saw it: nothing cooled off for him
     bob = _compile(net.bob)
-    assert not bob.turned_cooling and not bob.turned_dormant
-    # the manager's dormant list, last-contact note and total are hers, not the owner's
+    assert not bob.turned_cooling and not bob.turned_lapsed
+    # the manager's lapsed list, last-contact note and total are hers, not the owner's
     team = _compile(net.mona).team
-    assert [(p.name, p.note) for p in team.dormant] == [
-        ("New Media House", "never contacted"),
+    assert [(p.name, p.note) for p in team.lapsed] == [
         ("Silent Reef Org", f"last contact {ds.START - timedelta(days=200):%d %b %Y}"),
         ("Old Faith Group", f"last contact {ds.START - timedelta(days=118):%d %b %Y}")]
-    assert team.dormant_total == 3
+    assert team.lapsed_total == 2
     # and her counts leave the meetings out (TH as before, no KH at all)
     assert [(r.key, r.current, r.previous) for r in team.by_country] == [("TH", 3, 1),
                                                                         ("VN", 1, 0)]
     # a viewer's digest has no partner section at all
     vic = _compile(net.vic)
-    assert not (vic.turned_cooling or vic.turned_dormant or vic.team)
+    assert not (vic.turned_cooling or vic.turned_lapsed or vic.team)
     assert harbour.last_interaction_at == reef.last_interaction_at == HIDDEN_AT  # the trap

@@ -14,7 +14,7 @@ from tests.support.http import login
 DEMO_PASSWORD = "partner-crm-demo"
 PAGES = (
     "/", "/partners/", "/partners/?sort=-last_interaction", "/partners/?sort=last_interaction",
-    "/partners/?health=dormant", "/partners/?health=active", "/follow-ups/",
+    "/partners/?health=lapsed", "/partners/?health=engaged", "/partners/?health=new", "/follow-ups/",
     "/follow-ups/reminders", "/follow-ups/new", "/interactions/new", "/reports/",
     "/reports/silence.csv", "/exports/partners.csv",
 )

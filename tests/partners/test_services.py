@@ -155,9 +155,10 @@ def test_partner_query_filters(db, make):
     assert names(tag="OSEC") == ["Ämber Police"]
     assert names(member="1") == ["Ämber Police"]
     assert names(member="0") == ["Zeta Hotels", "Beta 100% Trust"][::-1]
-    assert names(health="active") == ["Ämber Police"]
+    assert names(health="engaged") == ["Ämber Police"]
     assert names(health="cooling") == ["Zeta Hotels"]
-    assert names(health="dormant") == ["Beta 100% Trust"]
+    assert names(health="new") == ["Beta 100% Trust"]  # added just now, no interaction yet
+    assert names(health="lapsed") == []
     assert names(sort="-name") == ["Zeta Hotels", "Beta 100% Trust", "Ämber Police"]
     assert names(sort="-last_interaction")[:2] == ["Ämber Police", "Zeta Hotels"]
     assert names(sort="stage")[0] == "Zeta Hotels"
@@ -183,22 +184,29 @@ def test_partner_query_respects_visibility(db, make):
         assert [p.name for p in db.session.scalars(partners.partner_query(user, {}))] == expected
 
 
-@pytest.mark.parametrize(("sector", "days", "expected"), [
-    ("civil_society", 59, "active"), ("civil_society", 61, "cooling"),
-    ("civil_society", 121, "dormant"), ("law_enforcement", 89, "active"),
-    ("law_enforcement", 91, "cooling"), ("government", 179, "cooling"),
-    ("government", 181, "dormant"), ("media", None, "dormant"),
+@pytest.mark.parametrize(("sector", "days", "created", "expected"), [
+    ("civil_society", 59, 400, "engaged"), ("civil_society", 61, 400, "cooling"),
+    ("civil_society", 121, 400, "lapsed"), ("law_enforcement", 89, 400, "engaged"),
+    ("law_enforcement", 91, 400, "cooling"), ("government", 179, 400, "cooling"),
+    ("government", 181, 400, "lapsed"),
+    # no interaction: counted from the day the partner was added
+    ("media", None, 0, "new"), ("media", None, 59, "new"), ("media", None, 61, "cooling"),
+    ("media", None, 121, "lapsed"), ("law_enforcement", None, 89, "new"),
+    ("law_enforcement", None, 91, "cooling"), ("law_enforcement", None, 181, "lapsed"),
+    # an interaction older than the record (an import with history) still counts
+    ("media", 200, 1, "lapsed"),
 ])
-def test_health_thresholds_match_sql_clause(db, make, sector, days, expected):
+def test_health_thresholds_match_sql_clause(db, make, sector, days, created, expected):
     now = timeutil.now_utc()
     last = None if days is None else now - timedelta(days=days)
     admin = make.make_user("admin")
-    partner = make.make_partner(sector=sector, last_interaction_at=last)
+    partner = make.make_partner(sector=sector, last_interaction_at=last,
+                                created_at=now - timedelta(days=created, seconds=1))
     # loaded as a reader would: `last_interaction_seen` is the reader's last interaction
     partner = db.session.scalars(access.visible_partners(admin).where(
         Partner.id == partner.id).execution_options(populate_existing=True)).one()
     assert engagement.health_of(partner, now) == expected
-    for state in ("active", "cooling", "dormant"):
+    for state in engagement.HEALTH_STATES:
         hit = db.session.scalar(select(Partner.id).where(
             Partner.id == partner.id, engagement.health_clause(state, now)))
         assert (hit is not None) == (state == expected), state
@@ -212,7 +220,7 @@ def test_health_thresholds_from_config(db, make):
     partner = db.session.scalars(access.visible_partners(make.make_user("viewer")).execution_options(
         populate_existing=True)).one()
     assert engagement.health_of(partner, now, thresholds) == "cooling"
-    assert engagement.health_of(partner, now) == "active"
+    assert engagement.health_of(partner, now) == "engaged"
     with pytest.raises(ValidationError):
         engagement.health_clause("zombie")
 

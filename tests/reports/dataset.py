@@ -105,12 +105,13 @@ def with_period(net: Net) -> None:
 
 
 def set_silence(net: Net, now: datetime | None = None) -> None:
-    """last_interaction_at: p1 active, p2 cooling (law: 90/180), p3 dormant, p4 never,
-    p5 active (government: 70 days is still active)."""
+    """last_interaction_at: p1 engaged, p2 cooling (law: 90/180), p3 lapsed, p4 never (added
+    400 days ago: lapsed), p5 engaged (government: 70 days is still engaged)."""
     now = now or timeutil.now_utc()
     ages = {1: 10, 2: 100, 3: 200, 4: None, 5: 70, 6: 300}
     for n, days in ages.items():
         f.set_last_interaction(net.p[n], None if days is None else now - timedelta(days=days))
+    net.p[4].created_at = now - timedelta(days=400)
     db.session.flush()
 
 

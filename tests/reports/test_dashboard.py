@@ -105,8 +105,8 @@ def test_dashboard_page_lists_my_work_and_health(db, client, login_as, net):
     login_as(net.alice)
     page = client.get("/").get_data(as_text=True)
     assert "Overdue thing" in page and "Later thing" not in page and "Bob&#39;s thing" not in page
-    assert 'data-health="active">1<' in page and 'data-health="cooling">1<' in page
-    assert 'data-health="dormant">0<' in page
+    assert 'data-health="engaged">1<' in page and 'data-health="cooling">1<' in page
+    assert 'data-health="lapsed">0<' in page and 'data-health="new">0<' in page
     assert "Log interaction" in page and 'id="chart-monthly"' in page
     assert 'id="coverage-matrix"' not in page  # staff: no overview
     assert "<script>" not in page  # CSP: no inline script

@@ -73,7 +73,7 @@ def test_engagement_filters(net):
 def test_silent_partners_oldest_silence_first(net):
     rows = reports.silent_partners(net.admin, reports.Filters())
     assert [(r.name, r.health) for r in rows] == [
-        ("German Secret", "dormant"), ("Kenya Tech", "dormant"), ("Thai Police", "cooling")]
+        ("German Secret", "lapsed"), ("Kenya Tech", "lapsed"), ("Thai Police", "cooling")]
     assert rows[1].days_silent == 200 and rows[0].days_silent is None
     # alice cannot see bob's confidential partner: it is not even counted
     assert [r.name for r in reports.silent_partners(net.alice, reports.Filters())] == [

@@ -92,13 +92,13 @@ def world(db):
         "r": f.make_partner(owner, name="CANARY-R-PARTNER Police Unit", sensitivity="restricted",
                             sector="law_enforcement", country="TH", created_at=START + timedelta(1),
                             description="CANARY-R-DESCRIPTION"),
-        # restricted, never contacted: on the manager's dormant list
+        # restricted, never contacted (added long ago): on the manager's lapsed list
         "r2": f.make_partner(owner, name="CANARY-R2-PARTNER", sensitivity="restricted",
                              country="TH", created_at=LONG_AGO),
         # confidential, the admin's own
         "c": f.make_partner(admin, name="CANARY-C-PARTNER Ministry", sensitivity="confidential",
                             sector="government", country="FR", created_at=LONG_AGO),
-        # confidential, went dormant this period for its owner
+        # confidential, lapsed this period for its owner
         "c2": f.make_partner(owner, name="CANARY-C2-PARTNER", sensitivity="confidential",
                              country="KH", created_at=LONG_AGO),
         "open": f.make_partner(owner, name="Open Standard Org", country="TH",
@@ -172,7 +172,7 @@ def test_digests_to_admin_owner_and_manager_name_no_restricted_record(app, db, c
         assert "A follow-up with a restricted partner" in part
         assert part.count("A restricted follow-up with Open Standard Org") == 2
         assert "Open follow-up title" in part and "Open outcome said" in part  # standard
-        assert "a restricted partner turned" in part  # c2 went dormant, not named
+        assert "a restricted partner turned" in part  # c2 lapsed, not named
         assert "a restricted partner: Prospect" in part  # the stage change
         for key in ("r", "c2"):
             assert f"/partners/{p[key].id}" in part
@@ -189,7 +189,7 @@ def test_digests_to_admin_owner_and_manager_name_no_restricted_record(app, db, c
         assert "A follow-up with a restricted partner" in part
         assert f"/partners/{p['c'].id}#follow-up-{fu['c'].id}" in part
 
-    # the manager: a restricted partner on the dormant list, by kind only
+    # the manager: a restricted partner on the lapsed list, by kind only
     for part in _bodies(smtp, "mia@"):
         assert "a restricted partner" in part and "never contacted" in part
         assert f"/partners/{p['r2'].id}" in part

@@ -58,7 +58,7 @@ def index():
         "partners/index.html",
         page=page, filters=filters, errors=errors,
         filtered=any(key != "sort" for key in filters),
-        health={p.id: engagement.health_of(p, now, thresholds) for p in page.items},
+        health={p.id: engagement.assess(p, now, thresholds) for p in page.items},
         sector_options=[(s, label(s)) for s in SECTORS],
         stage_options=[(s, label(s)) for s in STAGES],
         health_options=[(s, label(s)) for s in HEALTH_STATES],
@@ -121,7 +121,7 @@ def show(partner_id: int):
     return render_template(
         "partners/show.html", partner=partner, contacts=contacts,
         open_follow_ups=open_follow_ups, timeline=page, now=timeutil.now_utc(),
-        health=engagement.health_of(partner, thresholds=_thresholds()),
+        health=engagement.assess(partner, thresholds=_thresholds()),
     )
 
 

@@ -20,7 +20,7 @@ bp = Blueprint("reports", __name__)
 
 REPORTS = {
     "engagement": "Engagement",
-    "silence": "Dormant and cooling partners",
+    "silence": "Lapsed and cooling partners",
     "followups": "Follow-up performance",
     "coverage": "Coverage",
 }

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from .compile import (
     COVERAGE_SECTORS,
-    MAX_DORMANT,
     MAX_FOLLOW_UPS,
     MAX_INTERACTIONS,
+    MAX_LAPSED,
     UPCOMING_DAYS,
     compile_digest,
     one_line,
@@ -68,9 +68,9 @@ from .schedule import (
 
 __all__ = [
     "COVERAGE_SECTORS",
-    "MAX_DORMANT",
     "MAX_FOLLOW_UPS",
     "MAX_INTERACTIONS",
+    "MAX_LAPSED",
     "UNSUBSCRIBE_MAX_AGE",
     "UNSUBSCRIBE_PURPOSE",
     "UPCOMING_DAYS",

@@ -44,7 +44,7 @@ UPCOMING_DAYS = 7
 #: caps on listed items (the totals are still exact)
 MAX_INTERACTIONS = 50
 MAX_FOLLOW_UPS = 50
-MAX_DORMANT = 20
+MAX_LAPSED = 20
 #: aliases built once: building them per statement is measurable at 1,000 digests
 _PERSON = aliased(User, name="person")
 #: the partner's name as an email may carry it (NULL when secret: never loaded)
@@ -152,21 +152,22 @@ def _follow_ups(user: User, data: DigestData, now: datetime) -> None:
 
 def _health_changes(user: User, data: DigestData, start: datetime, end: datetime,
                     thresholds: engagement.Thresholds) -> None:
-    seen = access.last_interaction_seen(user)  # a hidden meeting keeps nobody "active"
+    seen = access.last_interaction_seen(user)  # a hidden meeting keeps nobody "engaged"
 
     def h(state: str, at: datetime):
         return engagement.health_clause(state, at, thresholds, last=seen)
 
-    cooling = and_(h("cooling", end), h("active", start))
-    dormant = and_(h("dormant", end), not_(h("dormant", start)))
+    # a partner added without an interaction goes from "new" to "cooling" like an engaged one
+    cooling = and_(h("cooling", end), or_(h("engaged", start), h("new", start)))
+    lapsed = and_(h("lapsed", end), not_(h("lapsed", start)))
     stmt = access.visible_partners(user, select(
         Partner.id, _PARTNER_NAME, Partner.sensitivity, Partner.sector, Partner.country,
-        case((dormant, "dormant"), else_="cooling"),
+        case((lapsed, "lapsed"), else_="cooling"),
     )).where(_mine(user), Partner.archived.is_(False), Partner.stage != "closed",
-             or_(cooling, dormant)).order_by(*_by_outside_name())
+             or_(cooling, lapsed)).order_by(*_by_outside_name())
     for pid, name, sens, sector, country, state in db.session.execute(stmt):
         item = _partner_item(pid, name, sens, sector, country)
-        (data.turned_dormant if state == "dormant" else data.turned_cooling).append(item)
+        (data.turned_lapsed if state == "lapsed" else data.turned_cooling).append(item)
 
 
 def _new_partners(user: User, data: DigestData, start: datetime, end: datetime) -> None:
@@ -233,17 +234,17 @@ def _team(user: User, start: datetime, end: datetime, prev_start: datetime, now:
     team.overdue_by_person = [(name, int(n)) for name, n in db.session.execute(overdue)]
 
     seen = access.last_interaction_seen(user)  # the manager's, not the owner's, last contact
-    dormant = access.visible_partners(user, select(
+    lapsed = access.visible_partners(user, select(
         Partner.id, _PARTNER_NAME, Partner.sensitivity, Partner.sector, Partner.country,
         seen, func.count().over(),
     )).where(
         _in_scope(user), Partner.archived.is_(False), Partner.stage != "closed",
-        engagement.health_clause("dormant", now, thresholds, last=seen),
-    ).order_by(seen.asc().nulls_first(), *_by_outside_name()).limit(MAX_DORMANT)
-    for pid, name, sens, sector, country, last, total in db.session.execute(dormant):
+        engagement.health_clause("lapsed", now, thresholds, last=seen),
+    ).order_by(seen.asc().nulls_first(), *_by_outside_name()).limit(MAX_LAPSED)
+    for pid, name, sens, sector, country, last, total in db.session.execute(lapsed):
         note = f"last contact {last:%d %b %Y}" if last else "never contacted"
-        team.dormant.append(_partner_item(pid, name, sens, sector, country, note))
-        team.dormant_total = int(total)
+        team.lapsed.append(_partner_item(pid, name, sens, sector, country, note))
+        team.lapsed_total = int(total)
 
     active_in = [
         func.sum(case((and_(Partner.stage == "active", Partner.sector == s), 1), else_=0))

@@ -68,8 +68,8 @@ class TeamSection:
     by_sector: list[CountRow] = field(default_factory=list)
     by_country: list[CountRow] = field(default_factory=list)
     overdue_by_person: list[tuple[str, int]] = field(default_factory=list)
-    dormant: list[PartnerItem] = field(default_factory=list)
-    dormant_total: int = 0
+    lapsed: list[PartnerItem] = field(default_factory=list)
+    lapsed_total: int = 0
     #: (country, [missing sectors])
     coverage_gaps: list[tuple[str, list[str]]] = field(default_factory=list)
 
@@ -108,7 +108,7 @@ class DigestData:
     due_soon: list[FollowUpItem] = field(default_factory=list)
     overdue: list[FollowUpItem] = field(default_factory=list)
     turned_cooling: list[PartnerItem] = field(default_factory=list)
-    turned_dormant: list[PartnerItem] = field(default_factory=list)
+    turned_lapsed: list[PartnerItem] = field(default_factory=list)
     new_partners: list[PartnerItem] = field(default_factory=list)
     stage_changes: list[StageItem] = field(default_factory=list)
     team: TeamSection | None = None
@@ -117,7 +117,7 @@ class DigestData:
     @property
     def has_personal(self) -> bool:
         return any((self.interactions, self.sensitive, self.due_soon, self.overdue,
-                    self.turned_cooling, self.turned_dormant, self.new_partners,
+                    self.turned_cooling, self.turned_lapsed, self.new_partners,
                     self.stage_changes))
 
 
@@ -128,7 +128,7 @@ def is_empty(data: DigestData) -> bool:
         return False
     team = data.team
     if team and (team.interactions_current or team.interactions_previous
-                 or team.overdue_by_person or team.dormant):
+                 or team.overdue_by_person or team.lapsed):
         return False
     net = data.network
     return not (net and (net.interactions_current or net.interactions_previous
