@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench e2e clean
+.PHONY: install run test lint bench e2e mutation clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -38,5 +38,17 @@ lint: install
 bench: install
 	$(BIN)/python -m bench.run
 
+## make mutation: mutmut on the visibility rule and the delivery ledger's claim/mark functions
+## (CPU-heavy, about 20-40 minutes; not part of `make test`; see docs/testing.md#mutation-testing)
+MUTANTS ?= "crm.services.access.*" "crm.services.deliveries.x__locked*" \
+	"crm.services.deliveries.x_claim*" "crm.services.deliveries.x_lock_for_send*" \
+	"crm.services.deliveries.x_skip*" "crm.services.deliveries.x_is_skipped*" \
+	"crm.services.deliveries.x_mark_*" "crm.services.deliveries.x__fail*" \
+	"crm.services.deliveries.x_requeue_stuck*"
+mutation: install
+	rm -rf mutants
+	nice -n 19 $(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache mutants
