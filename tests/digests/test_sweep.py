@@ -75,7 +75,8 @@ def test_two_beats_at_the_same_moment_ledger_each_digest_once(app, db, make):
         try:
             with app.app_context():
                 due = digests.due_digests(now)  # both see the same 20 as due
-                barrier.wait(timeout=10)
+                assert len(due) == 20
+                barrier.wait(timeout=30)
                 ids = deliveries.insert_ignore(digests.ledger_rows(due))
                 db.session.commit()
                 results.append(ids)
@@ -86,9 +87,12 @@ def test_two_beats_at_the_same_moment_ledger_each_digest_once(app, db, make):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "a beat did not finish within 60 s"
     assert not errors, errors
-    assert sorted(len(r) for r in results) == [0, 20] or sum(len(r) for r in results) == 20
+    assert len(results) == 2, "both beats must finish"
+    ledgered = results[0] + results[1]
+    assert len(ledgered) == len(set(ledgered)) == 20, "a digest ledgered twice or lost"
     assert db.session.scalar(select(func.count()).select_from(Delivery)) == 20
 
 

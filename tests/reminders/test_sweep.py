@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -82,8 +83,10 @@ def test_escalation_goes_to_owner_else_covering_managers_else_admins(db, make):
     assert {r.recipient_id for r in rows(db, kind="reminder_escalation")} >= {admin.id}
 
 
+@pytest.mark.postgres
 def test_two_sweeps_at_the_same_instant_insert_each_reminder_once(app, db, make):
-    """Two beats: both sweeps run concurrently on their own connections."""
+    """Two beats: both sweeps run concurrently on their own PostgreSQL connections; both
+    finish without an error and, between them, ledger each reminder exactly once."""
     users = [make.make_user(timezone="UTC") for _ in range(5)]
     partner = make.make_partner(owner=users[0])
     due = local("UTC", 2025, 6, 10, 12, 0)
@@ -91,22 +94,37 @@ def test_two_sweeps_at_the_same_instant_insert_each_reminder_once(app, db, make)
         make.make_follow_up(partner, users[i % 5], due_at=due)
     db.session.commit()
     now = local("UTC", 2025, 6, 10, 8, 0)
-    results, barrier = [], threading.Barrier(2)
+    results: list[dict] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
 
     def beat():
-        with app.app_context():
-            barrier.wait()
-            results.append(run_sweep(app, now))
-            db.session.remove()
+        try:
+            with app.app_context():
+                try:
+                    barrier.wait(timeout=30)
+                    results.append(run_sweep(app, now))
+                finally:
+                    db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
 
     threads = [threading.Thread(target=beat) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "a sweep did not finish within 60 s"
+    assert not errors, errors
+    assert len(results) == 2, results
     assert sum(r["inserted"] for r in results) == 100
     assert sum(r["emails"] for r in results) == 5
-    assert len(rows(db)) == 100
+    assert sum(r["enqueued"] for r in results) == 5
+    ledger = rows(db)
+    assert len(ledger) == 100
+    assert len({r.dedupe_key for r in ledger}) == 100
+    per_follow_up = Counter(r.payload["follow_up_id"] for r in ledger)
+    assert set(per_follow_up.values()) == {1}, "a reminder ledgered twice"
 
 
 @pytest.mark.parametrize(("tz", "day"), [
