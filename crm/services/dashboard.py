@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import ColumnElement
 
 from crm.extensions import db
-from crm.lib import cache, countries, timeutil
+from crm.lib import cache, colourscale, countries, timeutil
 from crm.models import FollowUp, Interaction, Partner, User, interaction_staff
 from crm.models.enums import HEALTH_STATES, SECTORS, STAGES, label
 from crm.services import access, engagement
@@ -23,6 +23,18 @@ RECENT_LIMIT = 8
 ATTENTION_LIMIT = 6
 #: "active partners" in the coverage matrix: stages where the relationship is live
 COVERAGE_STAGES = ("agreement", "active")
+#: the coverage matrix's column headers: one word each, so no header wraps (let alone inside
+#: a word) on a phone; the full label is the header's title and what screen readers read
+SECTOR_SHORT = {
+    "law_enforcement": "Law enf.",
+    "technology": "Tech",
+    "travel_tourism": "Travel",
+    "government": "Gov't",
+    "intergovernmental": "IGO",
+    "civil_society": "Civil soc.",
+    "faith_based": "Faith",
+    "private_sector": "Private",
+}
 #: seconds the interactions-per-month chart is reused (the page says "updated every 5 minutes")
 MONTHLY_TTL = 300
 
@@ -161,34 +173,53 @@ def partners_by_stage(user: User) -> dict:
                        for s in STAGES]}
 
 
-def coverage_matrix(user: User, extra: ColumnElement[bool] | None = None) -> dict:
-    """Region × sector counts of live partners (stage agreement/active), zeros included."""
+def coverage_matrix(user: User, extra: ColumnElement[bool] | None = None, *,
+                    region: str | None = None, sector: str | None = None) -> dict:
+    """Region × sector counts of live partners (stage agreement/active), zeros included.
+
+    `region` / `sector` narrow the rows / columns to that one (a report's filters): a matrix
+    filtered to the Americas lists the Americas only, not the other regions as zeros.
+    """
     stmt = (access.visible_partners(user, select(Partner.region, Partner.sector, func.count()))
             .where(Partner.archived.is_(False), Partner.stage.in_(COVERAGE_STAGES))
             .group_by(Partner.region, Partner.sector))
     if extra is not None:
         stmt = stmt.where(extra)
+    if region:
+        stmt = stmt.where(Partner.region == region)
+    if sector:
+        stmt = stmt.where(Partner.sector == sector)
     counts = {(r, s): int(n) for r, s, n in db.session.execute(stmt)}
-    regions = sorted({r for r in countries.regions() if r != "Antarctic"} | {r for r, _ in counts})
+    if region:
+        regions = [region]
+    else:
+        regions = sorted({r for r in countries.regions() if r != "Antarctic"}
+                         | {r for r, _ in counts})
+    sectors = [sector] if sector else list(SECTORS)
     return {
         "regions": regions,
-        "sectors": [{"sector": s, "label": label(s)} for s in SECTORS],
-        "cells": [[counts.get((r, s), 0) for s in SECTORS] for r in regions],
-        "row_totals": [sum(counts.get((r, s), 0) for s in SECTORS) for r in regions],
-        "col_totals": [sum(counts.get((r, s), 0) for r in regions) for s in SECTORS],
+        "sectors": [{"sector": s, "label": label(s), "short": SECTOR_SHORT.get(s, label(s))}
+                    for s in sectors],
+        "cells": [[counts.get((r, s), 0) for s in sectors] for r in regions],
+        "row_totals": [sum(counts.get((r, s), 0) for s in sectors) for r in regions],
+        "col_totals": [sum(counts.get((r, s), 0) for r in regions) for s in sectors],
         "stages": list(COVERAGE_STAGES),
     }
 
 
 def country_counts(user: User) -> dict:
-    """Visible, non-archived partners per country, with the ISO numeric code for the map."""
+    """Visible, non-archived partners per country, with the ISO numeric code for the map and
+    each country's fill (crm.lib.colourscale: grey for none, distinct blues from 1)."""
     stmt = (access.visible_partners(user, select(Partner.country, func.count()))
             .where(Partner.archived.is_(False)).group_by(Partner.country)
             .order_by(func.count().desc(), Partner.country))
+    rows = [(code, int(n)) for code, n in db.session.execute(stmt)]
+    scale = colourscale.scale_for(n for _, n in rows)
     items = [
         {"country": code, "name": countries.country_name(code),
-         "numeric": countries.numeric_code(code), "count": int(n)}
-        for code, n in db.session.execute(stmt)
+         "numeric": countries.numeric_code(code), "count": n, "colour": scale.colour(n)}
+        for code, n in rows
     ]
-    return {"countries": items, "max": max((i["count"] for i in items), default=0)}
+    return {"countries": items, "max": max((n for _, n in rows), default=0),
+            "none_colour": colourscale.NONE_COLOUR, "legend": scale.legend()}
 

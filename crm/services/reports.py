@@ -289,8 +289,10 @@ def follow_up_performance(user: User, period: Period, filters: Filters,
 
 def coverage(user: User, filters: Filters) -> dict:
     """The region × sector matrix and, per sector, countries where we work but have no
-    live partner in that sector (2 SQL)."""
-    matrix = dashboard.coverage_matrix(user, filters.clause())
+    live partner in that sector (2 SQL). A region or sector filter narrows the rows,
+    columns and countries to it."""
+    matrix = dashboard.coverage_matrix(user, filters.clause(), region=filters.region,
+                                       sector=filters.sector)
     stmt = (access.visible_partners(user, select(Partner.country, Partner.sector).distinct())
             .where(filters.clause(), Partner.stage.in_(dashboard.COVERAGE_STAGES)))
     present: dict[str, set[str]] = {}

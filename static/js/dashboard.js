@@ -54,6 +54,8 @@
     }).catch(function (e) { console.warn(e); });
   }
 
+  // Each country's fill comes from the server (crm/lib/colourscale.py: grey for none, a
+  // distinct blue per step from 1), as does the legend under the map, so the two always agree.
   function worldMap(canvas) {
     if (!window.ChartGeo) { return; }
     Promise.all([getJSON(canvas.dataset.world), getJSON(canvas.dataset.url)]).then(function (res) {
@@ -63,6 +65,7 @@
       var features = ChartGeo.topojson.feature(world, world.objects.countries).features
         .filter(function (f) { return f.properties.name !== "Antarctica"; });
       function info(feature) { return byNumeric[String(Number(feature.id))]; }
+      function fill(feature) { var c = info(feature); return c ? c.colour : data.none_colour; }
       new Chart(canvas, {
         type: "choropleth",
         data: {
@@ -71,7 +74,10 @@
             label: "Partners",
             outline: features,
             data: features.map(function (f) { var c = info(f); return { feature: f, value: c ? c.count : 0 }; }),
-            borderColor: "#adb5bd", borderWidth: 0.5
+            backgroundColor: features.map(fill),
+            hoverBackgroundColor: features.map(fill),
+            borderColor: "#ffffff", borderWidth: 0.6,
+            hoverBorderColor: "#212529", hoverBorderWidth: 1.5
           }]
         },
         options: {
@@ -84,8 +90,7 @@
           },
           scales: {
             projection: { axis: "x", projection: "equalEarth" },
-            color: { axis: "x", quantize: Math.min(Math.max(data.max, 1), 6), interpolate: "blues",
-                     legend: { position: "bottom-right", align: "right" }, min: 0 }
+            color: { axis: "x", display: false }
           },
           onHover: function (event, elements) {
             var hit = elements.length && elements[0].element.feature && info(elements[0].element.feature);
