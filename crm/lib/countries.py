@@ -12,6 +12,8 @@ from importlib import resources
 
 import pycountry
 
+from .text import name_key
+
 
 @cache
 def _region_data() -> dict[str, dict]:
@@ -21,8 +23,23 @@ def _region_data() -> dict[str, dict]:
 
 @cache
 def country_choices() -> list[tuple[str, str]]:
-    """(alpha-2, name) for every ISO 3166-1 country, sorted by name."""
-    return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])
+    """(alpha-2, name) for every ISO 3166-1 country, sorted by name as people read it:
+    accents and case ignored ("Åland Islands" after "Afghanistan", "Côte d'Ivoire" before
+    "Croatia"), with the same key as the partner search (`text.name_key`)."""
+    return sorted(((c.alpha_2, c.name) for c in pycountry.countries),
+                  key=lambda c: (name_key(c[1]), c[1]))
+
+
+def sort_key(code: str) -> str:
+    """Sort countries by their shown name (`country_name`), accents and case ignored."""
+    return name_key(country_name(code))
+
+
+@cache
+def name_rank() -> dict[str, int]:
+    """Alpha-2 code → position when sorted by shown name (for SQL `ORDER BY CASE`)."""
+    codes = sorted((c.alpha_2 for c in pycountry.countries), key=lambda c: (sort_key(c), c))
+    return {code: i for i, code in enumerate(codes)}
 
 
 def is_country(code: str | None) -> bool:

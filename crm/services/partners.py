@@ -13,14 +13,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy import ColumnElement, Select, case, exists, func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.extensions import db
 from crm.lib import countries, timeutil
 from crm.lib.text import like_escape, name_key
 from crm.models import Partner, PartnerTag, StageChange, User, partner_collaborators
-from crm.models.enums import HEALTH_STATES, SECTORS, STAGES
+from crm.models.enums import HEALTH_STATES, SECTORS, STAGES, label
 from crm.services import access, audit, engagement, records
 
 from .errors import ValidationError
@@ -37,8 +37,12 @@ from .validation import (
 FIELDS = ("name", "sector", "country", "stage", "owner_id", "sensitivity", "website", "email",
           "description", "is_member", "tags", "collaborator_ids")
 REQUIRED = ("name", "sector", "country")
-SORTS = ("name", "-name", "last_interaction", "-last_interaction", "stage", "-stage")
+#: sortable columns; "-" sorts descending; ties are broken by name (then id)
+SORT_COLUMNS = ("name", "sector", "country", "stage", "owner", "last_interaction")
+SORTS = tuple(s for column in SORT_COLUMNS for s in (column, f"-{column}"))
 NAME_MAX = 200
+#: words of a name search that are matched (the rest of a very long query is ignored)
+SEARCH_WORDS_MAX = 10
 DESCRIPTION_MAX = 10_000
 TAG_MAX = 50
 TAGS_MAX = 20
@@ -95,8 +99,7 @@ def partner_query(user: User, filters: Mapping[str, str], *, now: datetime | Non
         raise ValidationError(errors)
     stmt = access.visible_partners(user, select(Partner))
     if "q" in valid:
-        key = like_escape(name_key(valid["q"]))
-        stmt = stmt.where(Partner.name_key.like(f"%{key}%", escape="\\"))
+        stmt = stmt.where(*name_matches(valid["q"]))
     for column in ("sector", "country", "region", "stage"):
         if column in valid:
             stmt = stmt.where(getattr(Partner, column) == valid[column])
@@ -116,6 +119,15 @@ def partner_query(user: User, filters: Mapping[str, str], *, now: datetime | Non
     return stmt.order_by(*_order(valid.get("sort", "name"), last_seen))
 
 
+def name_matches(q: str) -> list[ColumnElement[bool]]:
+    """One condition per word of `q`: each must occur in the name (`name_key`), in any order,
+    as a word, a prefix or any part of one, accents and case ignored ("Mexicana Hoteles" and
+    "hot méxic" both find "Hoteles Mexicana del Pacífico"). LIKE wildcards in `q` match
+    themselves (`like_escape`)."""
+    words = list(dict.fromkeys(name_key(q).split()))[:SEARCH_WORDS_MAX]
+    return [Partner.name_key.like(f"%{like_escape(w)}%", escape="\\") for w in words]
+
+
 def tag_suggestions(user: User, q: str, limit: int = 20) -> list[str]:
     """Tags on partners `user` may see that contain `q` (the tag filter's autocomplete):
     names can come from confidential partners, so they are scoped like every list."""
@@ -129,16 +141,33 @@ def tag_suggestions(user: User, q: str, limit: int = 20) -> list[str]:
 
 
 def _order(sort: str, last_seen: Any) -> list:
-    stage_rank = case({s: i for i, s in enumerate(STAGES)}, value=Partner.stage)
-    orders = {
-        "name": [Partner.name_key.asc()],
-        "-name": [Partner.name_key.desc()],
-        "last_interaction": [last_seen.asc().nulls_first()],
-        "-last_interaction": [last_seen.desc().nulls_last()],
-        "stage": [stage_rank.asc(), Partner.name_key.asc()],
-        "-stage": [stage_rank.desc(), Partner.name_key.asc()],
-    }
-    return [*orders[sort], Partner.id.asc()]
+    """ORDER BY for a sort value: the column, then name and id so pages are stable.
+
+    Sector and country sort by what the page shows (label, country name, accents ignored),
+    through a CASE over the known codes; owner by the owner's name, partners without one last.
+    """
+    column, descending = sort.lstrip("-"), sort.startswith("-")
+    if column == "name":
+        key = Partner.name_key
+    elif column == "last_interaction":
+        # never-contacted partners count as the longest silence
+        return [last_seen.desc().nulls_last() if descending else last_seen.asc().nulls_first(),
+                Partner.name_key.asc(), Partner.id.asc()]
+    elif column == "stage":
+        key = case({s: i for i, s in enumerate(STAGES)}, value=Partner.stage)
+    elif column == "sector":
+        ranked = sorted(SECTORS, key=lambda s: name_key(label(s)))
+        key = case({s: i for i, s in enumerate(ranked)}, value=Partner.sector)
+    elif column == "country":
+        key = case(countries.name_rank(), value=Partner.country)
+    else:  # owner
+        key = select(func.lower(User.name)).where(User.id == Partner.owner_id) \
+            .correlate(Partner).scalar_subquery()
+        key_order = key.desc().nulls_last() if descending else key.asc().nulls_last()
+        return [key_order, Partner.name_key.asc(), Partner.id.asc()]
+    first = key.desc() if descending else key.asc()
+    secondary = [] if column == "name" else [Partner.name_key.asc()]
+    return [first, *secondary, Partner.id.asc()]
 
 
 # --- validation -------------------------------------------------------------------------

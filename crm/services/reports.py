@@ -302,7 +302,7 @@ def coverage(user: User, filters: Filters) -> dict:
     gaps = [
         {"sector": s, "label": label(s),
          "countries": sorted((c for c, have in present.items() if s not in have),
-                             key=countries.country_name)}
+                             key=countries.sort_key)}
         for s in sectors
     ]
     matrix["gaps"] = gaps

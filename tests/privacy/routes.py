@@ -25,7 +25,7 @@ SKIP: dict[str, str] = {
     "static": "CSS, JS and images from disk: no record data reaches them",
 }
 REPORTS = ("engagement", "silence", "followups", "coverage")
-SORTS = ("name", "last_interaction", "-last_interaction")
+SORTS = ("name", "last_interaction", "-last_interaction", "owner", "-owner", "sector", "country")
 HEALTH = ("new", "engaged", "cooling", "lapsed")
 #: endpoints answering htmx requests differently (crawled with `HX-Request: true` too)
 HTMX = frozenset({"admin.import_status", "partners.timeline_page",

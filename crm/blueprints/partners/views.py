@@ -30,8 +30,6 @@ from crm.services.errors import ConflictError, ValidationError
 bp = Blueprint("partners", __name__)
 
 PER_PAGE = 25
-#: columns the list can sort by: query-string value for ascending order → label
-SORTABLE = {"name": "Name", "stage": "Stage", "last_interaction": "Last interaction"}
 
 
 def _thresholds() -> engagement.Thresholds:
@@ -68,7 +66,7 @@ def index():
             [int(filters["owner_id"])] if "owner_id" in filters else [], current_user)],
         tag_options=[(filters["tag"], filters["tag"])] if "tag" in filters else [],
         country_choices=countries.country_choices(),
-        sortable=SORTABLE, sort=filters.get("sort", "name"),
+        sort=filters.get("sort", "name"),
         args={k: v for k, v in request.args.items() if k != "page"},
     )
 
