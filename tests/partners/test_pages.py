@@ -256,7 +256,7 @@ def test_audit_page_filters_and_shows_old_new(client, db, make, login_as):
     client.post("/logout", data={"csrf_token": csrf_token(client, "/partners/")})
     login_as(admin)
     body = client.get(f"/admin/audit?actor_id={staff.id}&action=partner.update").get_data(True)
-    assert "1 event" in body and "dialogue" in body and "agreement" in body
+    assert "1 event" in body and "Stage:" in body and "Dialogue" in body and "Agreement" in body
     body = client.get(f"/admin/audit?object_type=partner&object_id={partner.id}").get_data(True)
     assert "2 events" in body
     body = client.get("/admin/audit?action=partner&date_from=2000-01-01&date_to=2000-01-02")

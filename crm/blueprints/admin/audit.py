@@ -10,9 +10,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from crm.blueprints.decorators import roles_required
+from crm.blueprints.reports.views import REPORTS
 from crm.extensions import db
 from crm.lib import timeutil
 from crm.models import AuditEvent, User
+from crm.services import audit_display
 
 from . import bp
 
@@ -80,5 +82,7 @@ def audit():
     object_types = db.session.scalars(
         select(AuditEvent.object_type).where(AuditEvent.object_type.is_not(None))
         .distinct().order_by(AuditEvent.object_type)).all()
-    return render_template("admin/audit.html", page=page, filters=filters, errors=errors,
-                           users=users, object_types=object_types)
+    rows = audit_display.present(current_user, page.items, report_titles=REPORTS)
+    return render_template("admin/audit.html", page=page, rows=rows, filters=filters,
+                           errors=errors, users=users, object_types=object_types,
+                           kind_label=audit_display.kind_label)
