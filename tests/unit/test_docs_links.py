@@ -7,6 +7,9 @@ renamed must not leave a dead link behind. Checked: markdown links and images
 `#anchor` into a markdown file (or into the same page) must name one of its headings,
 slugged the way GitHub does.
 
+In the guarantee and security sections (`CLAIM_SECTIONS`) every claim — bullet, table row or
+paragraph — must name the test function that proves it, as `path::test_name`.
+
 The docs also name code in backticks (`crm/services/access.py`, the ASVS table's
 `test_headers.py::test_idle_session_ends`): each such path must exist and each named test
 function must be defined, so a module moved by a refactor cannot leave a claim behind.
@@ -138,6 +141,88 @@ def missing_code(path: Path) -> list[str]:
                 if not any(pattern.search(f.read_text(encoding="utf-8")) for f in files):
                     problems.append(f"{where}: no test `{function}` in `{file}`")
     return problems
+
+
+#: sections whose every claim names the test that proves it: (file, heading)
+CLAIM_SECTIONS = [
+    ("README.md", "Scaling"),
+    ("docs/operations.md", "The guarantee and its tests"),
+    ("docs/security.md", "Headers and refusals"),
+    ("docs/security.md", "Privacy on every path"),
+    ("docs/security.md", "The leak-canary crawl"),
+    ("docs/security.md", "Append-only audit trail"),
+    ("docs/security.md", "OWASP ASVS 5.0 coverage"),
+]
+#: a named test function: `path/test_x.py::test_name` or `test_x.py::test_name`
+NAMED_TEST = re.compile(r"`(?:[\w./-]*/)?test_\w+\.py::test_[\w*]+`")
+TABLE_SEPARATOR = re.compile(r"^\s*\|[\s:|-]+\|\s*$")
+
+
+def claims(text: str, heading: str) -> list[tuple[int, str]] | None:
+    """(first line, text) of each claim under `heading` (up to the next heading): every list
+    item, table row (not the header) and paragraph; a paragraph ending in ":" introduces what
+    follows and is not a claim. None when the heading is missing."""
+    units: list[tuple[int, list[str]]] = []
+    inside, found, in_table = False, False, False
+    for number, line in enumerate(text.splitlines(), 1):
+        match = HEADING.match(line)
+        if match:
+            inside = match.group(1).replace("`", "") == heading
+            found = found or inside
+            continue
+        if not inside:
+            continue
+        if not line.strip():
+            units.append((number, []))
+            in_table = False
+            continue
+        if line.lstrip().startswith("|"):
+            if TABLE_SEPARATOR.match(line):
+                units.pop()  # the row above was the header
+                in_table = True
+                continue
+            units.append((number, [line]))
+            continue
+        if re.match(r"^\s*(?:[-*]|\d+\.)\s", line) or not units or not units[-1][1] or in_table:
+            units.append((number, [line]))
+        else:
+            units[-1][1].append(line)
+    if not found:
+        return None
+    kept = [(n, " ".join(lines)) for n, lines in units if lines]
+    return [(n, t) for n, t in kept if not t.rstrip().endswith(":")]
+
+
+def unproven(path: Path, heading: str) -> list[str]:
+    """Claims of one section that name no test function."""
+    found = claims(path.read_text(encoding="utf-8"), heading)
+    if found is None:
+        return [f"{path.name}: no section '{heading}'"]
+    return [f"{path.relative_to(ROOT)}:{number}: {claim[:90]}…"
+            for number, claim in found if not NAMED_TEST.search(claim)]
+
+
+@pytest.mark.parametrize(("file", "heading"), CLAIM_SECTIONS, ids=lambda x: str(x))
+def test_every_claim_names_the_test_that_proves_it(file: str, heading: str) -> None:
+    """In the guarantee and security sections each bullet, table row and paragraph names at
+    least one test function (`path::test_name`); that it exists is checked above."""
+    assert unproven(ROOT / file, heading) == []
+
+
+def test_the_claim_checker_finds_a_claim_without_a_test(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# Page\n\n## Claims\n\nWhat we promise:\n\n"
+        "- proven (`tests/a/test_x.py::test_one`)\n- only a file (`test_x.py`)\n"
+        "  continued on a second line\n\n"
+        "| claim | tests |\n|---|---|\n| proven | `test_x.py::test_two` |\n"
+        "| unproven | none |\n\n"
+        "A paragraph that says something\nwithout a test.\n\n## Elsewhere\n\n- free\n")
+    problems = unproven(page, "Claims")
+    assert [p.split(": ", 1)[1][:20] for p in problems] == [
+        "- only a file (`test", "| unproven | none |…", "A paragraph that say"], problems
+    assert unproven(page, "Missing") == ["page.md: no section 'Missing'"]
 
 
 @pytest.mark.parametrize("path", documents(), ids=lambda p: str(p.relative_to(ROOT)))
