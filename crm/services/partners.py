@@ -242,6 +242,17 @@ def _validate(data: Mapping[str, Any], partial: bool) -> tuple[dict[str, Any], d
     return out, users
 
 
+def validation_errors(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, str]:
+    """The field messages `create_partner` (or, `partial`, `update_partner`) would raise for
+    `data`, without touching anything: a form whose own checks failed still shows every
+    problem in one round instead of the service's only after the next submit."""
+    try:
+        _validate(data, partial)
+    except ValidationError as exc:
+        return dict(exc.fields)
+    return {}
+
+
 def _clean_tags(value: Any, errors: dict[str, str]) -> list[str]:
     if isinstance(value, str):
         value = value.split(",")

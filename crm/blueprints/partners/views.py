@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from crm.blueprints.decorators import writer_required
 from crm.blueprints.formflow import call_service
 from crm.extensions import db
+from crm.forms.errors import show_service_errors
 from crm.forms.partners import PartnerForm
 from crm.lib import countries, timeutil
 from crm.models import Contact, FollowUp, Partner
@@ -146,11 +147,14 @@ def new():
     if request.method == "GET":
         form.owner_id.data = current_user.id
     duplicates: list[Partner] = []
-    if form.validate_on_submit():
+    if not form.validate_on_submit():
+        _show_every_error(form, partial=False)
+    else:
         duplicates = partners.find_duplicates(form.name.data, form.country.data,
                                               user=current_user)
         if duplicates and not form.confirm_duplicate.data:
             form.confirm_duplicate.errors = ["Tick this box if it is a different organisation."]
+            _show_every_error(form, partial=False)  # not one more round for a bad website
         else:
             saved, partner, _ = call_service(
                 form, lambda: partners.create_partner(current_user, form.service_data()))
@@ -174,7 +178,9 @@ def edit(partner_id: int):
         form.tags.data = ", ".join(partner.tag_names)
         form.collaborator_ids.data = [u.id for u in partner.collaborators]
         form.version.data = str(partner.version)
-    elif form.validate_on_submit():
+    elif not form.validate_on_submit():
+        _show_every_error(form, partial=True)
+    else:
         try:
             records.check_version(partner, _version_read(form.version.data))
         except ConflictError as exc:
@@ -188,6 +194,17 @@ def edit(partner_id: int):
     status = 200 if request.method == "GET" else 422
     return render_template("partners/form.html", form=form, partner=partner,
                            duplicates=[], regions=_region_map()), status
+
+
+def _show_every_error(form: PartnerForm, *, partial: bool) -> None:
+    """When a POST cannot be saved yet (the form's own checks failed, or a duplicate needs
+    confirming), add the service's messages for the fields those checks passed, so every
+    error shows beside its field at once."""
+    if request.method != "POST":
+        return
+    problems = partners.validation_errors(form.service_data(), partial=partial)
+    show_service_errors(form, {key: message for key, message in problems.items()
+                               if not (key in form and form[key].errors)})
 
 
 def _version_read(raw: str | None) -> frozenset[int] | None:
