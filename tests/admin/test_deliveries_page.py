@@ -11,6 +11,7 @@ import pytest
 
 from crm.models import AuditEvent, Delivery
 from crm.services import deliveries
+from tests.admin.helpers import statements, visible_text
 from tests.support.http import csrf_token, login
 
 T0 = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)  # 09:00 in Paris
@@ -152,15 +153,10 @@ def test_a_queued_batch_is_announced_as_batched_not_sent(client, db, make, admin
     assert body.count("Batched together in one email with 1 other reminder:") == len(ids)
 
 
-def _text(html: str) -> str:
-    """What a reader sees: the markup removed, the spaces collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
-
-
 def test_times_are_in_the_admins_zone_and_the_zone_is_named(client, db, make, admin):
     staff = make.make_user()
     _ledger(make, recipient=staff, specs=[("sent", "<a@x>", T0)])
-    body = _text(client.get("/admin/deliveries").get_data(as_text=True))
+    body = visible_text(client.get("/admin/deliveries").get_data(as_text=True))
     assert "Created (Europe/Paris)" in body and "Times in Europe/Paris" in body
     assert "15 Jan 2025 09:00" in body and "sent 09:00:42" in body
     assert "08:00" not in body
@@ -172,7 +168,7 @@ def test_sent_on_another_local_day_shows_the_date(client, db, make, admin):
     row = db.session.get(Delivery, ids[0])
     row.sent_at = T0 + timedelta(days=1, hours=2)
     db.session.commit()
-    body = _text(client.get("/admin/deliveries").get_data(as_text=True))
+    body = visible_text(client.get("/admin/deliveries").get_data(as_text=True))
     assert "sent 16 Jan 2025 11:00:00" in body
 
 
@@ -188,10 +184,7 @@ def test_page_statements_do_not_grow_with_rows_or_batches(client, db, make, admi
             row = db.session.get(Delivery, i)
             row.status, row.message_id, row.sent_at = "sent", f"<{prefix}{i % 2}@x>", T0
         db.session.commit()
-        client.get("/admin/deliveries")
-        with count_queries() as counter:
-            assert client.get("/admin/deliveries").status_code == 200
-        counts.append(counter.count)
+        counts.append(statements(client, count_queries, "/admin/deliveries"))
     assert counts[0] == counts[1], counts
 
 
