@@ -1,13 +1,20 @@
-"""/healthz reports the database and the broker, and never hangs on a dead broker."""
+"""/healthz reports the database and the broker, and never hangs on a dead broker.
+
+No wall-clock assertion: each probe runs under `finishes()` (a bounded wait that fails
+naming the hang); the bound is generous, the probe's own timeouts are 1 s."""
 
 from __future__ import annotations
 
 import subprocess
-import time
 
 import pytest
 
 from tests.support import services
+from tests.support.blackhole import Blackhole, finishes
+from tests.support.wait import wait_until
+
+#: a bound on a hang, not a speed claim: the health probe's timeouts are 1 s each
+PROBE_BOUND = 20
 
 
 def test_healthz_reports_the_embedded_broker(client):
@@ -24,9 +31,14 @@ def test_healthz_reports_a_running_redis_as_up(app, client, monkeypatch):
     assert body["status"] == "ok"
 
 
+def _health(client):
+    response = finishes(lambda: client.get("/healthz"), PROBE_BOUND, "GET /healthz")
+    assert response.status_code == 200
+    return response.get_json()
+
+
 @pytest.mark.redis
-def test_healthz_reports_a_stopped_broker_as_down_within_two_seconds(app, client, monkeypatch,
-                                                                    tmp_path):
+def test_healthz_reports_a_stopped_broker_as_down(app, client, monkeypatch, tmp_path):
     port = services.free_port()
     server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "",
                                "--appendonly", "no", "--dir", str(tmp_path)],
@@ -34,28 +46,23 @@ def test_healthz_reports_a_stopped_broker_as_down_within_two_seconds(app, client
     try:
         url = f"redis://127.0.0.1:{port}/0"
         monkeypatch.setitem(app.config, "REDIS_URL", url)
-        for _ in range(50):
-            if services.reachable(url, port, timeout=0.2):
-                break
-            time.sleep(0.1)
-        assert client.get("/healthz").get_json()["broker"]["status"] == "up"
+        wait_until(lambda: services.reachable(url, port, timeout=0.2), timeout=30,
+                   message="the private redis-server to listen")
+        assert _health(client)["broker"]["status"] == "up"
     finally:
         server.terminate()
         server.wait(timeout=10)
-    started = time.monotonic()
-    response = client.get("/healthz")
-    elapsed = time.monotonic() - started
-    body = response.get_json()
-    assert response.status_code == 200
+    body = _health(client)
     assert body["broker"]["status"] == "down"
     assert body["status"] == "degraded"
-    assert elapsed < 2.0
 
 
-def test_healthz_does_not_hang_on_an_unroutable_broker(app, client, monkeypatch):
-    """A broker that never answers (blackholed address) is bounded by the socket timeouts."""
-    monkeypatch.setitem(app.config, "REDIS_URL", "redis://10.255.255.1:6379/0")
-    started = time.monotonic()
-    body = client.get("/healthz").get_json()
+@pytest.mark.parametrize("mode", ["dropped", "silent"])
+def test_healthz_does_not_hang_on_a_blackholed_broker(app, client, monkeypatch, mode):
+    """A broker that never answers — its SYNs dropped, or connections accepted and then
+    silent — is cut by the probe's socket timeouts: /healthz answers "down"."""
+    with Blackhole(mode) as broker:
+        monkeypatch.setitem(app.config, "REDIS_URL", broker.url)
+        body = _health(client)
     assert body["broker"]["status"] == "down"
-    assert time.monotonic() - started < 2.5
+    assert body["status"] == "degraded"
