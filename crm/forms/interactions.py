@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
-    DateTimeLocalField,
     HiddenField,
     SelectField,
     SelectMultipleField,
@@ -13,11 +13,17 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from crm.lib import timeutil, when
 from crm.models.enums import INTERACTION_KINDS, SENSITIVITIES, label
 from crm.services.followups import TITLE_MAX
 from crm.services.interactions import OUTCOME_MAX, SUMMARY_MAX
+
+#: what the "When" field of a new interaction says until someone types over it
+NOW = "now"
+#: how a stored moment is shown in the "When" field (and one of the forms it accepts)
+WHEN_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def _int_or_none(value):
@@ -26,19 +32,58 @@ def _int_or_none(value):
     return int(value)
 
 
+def _newlines(value: str | None) -> str | None:
+    """Browsers send a textarea's line breaks as CRLF but count them as one character
+    for `maxlength`: count them the same way here."""
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+def _long_text(limit: int, **kwargs) -> dict:
+    """A textarea's arguments: `maxlength` in the page and the same limit on the server,
+    with a message beside the field (text is refused, never cut)."""
+    return {"filters": [_newlines],
+            "validators": [*kwargs.pop("validators", [Optional()]), Length(
+                max=limit, message=f"Keep this under {limit:,} characters "
+                                   f"(this text has %(length)s).")],
+            "render_kw": {"maxlength": limit, "data-limit": limit, **kwargs}}
+
+
+class PhraseField(StringField):
+    """A text field read by a `crm.lib.when` parser in the form's zone at the form's now:
+    `.value` holds the result (None when blank or refused); a refusal is the field's error."""
+
+    def __init__(self, label, parse, **kwargs) -> None:
+        super().__init__(label, **kwargs)
+        self.parse = parse
+        self.value: datetime | date | None = None
+
+    def pre_validate(self, form) -> None:
+        try:
+            self.value = self.parse(self.data, form.tz, form.now)
+        except when.PhraseError as exc:
+            self.value = None
+            raise ValidationError(str(exc)) from None
+
+
 class InteractionForm(FlaskForm):
-    """The fields both logging and editing show (partner and follow-up are logging only)."""
+    """The fields both logging and editing show (partner and follow-up are logging only).
+
+    `tz` and `now` say how "yesterday 15:00" is read (the user's zone; now by default)."""
+
+    def __init__(self, *args, tz: str | None = None, now: datetime | None = None,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.tz = tz
+        self.now = now or timeutil.now_utc()
 
     kind = SelectField("Kind", choices=[(k, label(k)) for k in INTERACTION_KINDS],
                        default="meeting")
-    occurred_at = DateTimeLocalField(
-        "When", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-        validators=[InputRequired("Enter when it happened.")])
-    summary = TextAreaField("Summary", validators=[
-        InputRequired("Write a short summary of what was discussed."),
-        Length(max=SUMMARY_MAX)], render_kw={"rows": 4})
-    outcome = TextAreaField("Outcome", validators=[Optional(), Length(max=OUTCOME_MAX)],
-                            render_kw={"rows": 2})
+    #: "now", "yesterday 15:00", "2026-12-01 09:30" … (crm.lib.when.parse_when); blank = now
+    occurred_at = PhraseField("When", when.parse_when, render_kw={
+        "autocomplete": "off", "maxlength": 40, "spellcheck": "false"})
+    summary = TextAreaField("Summary", **_long_text(SUMMARY_MAX, rows=4, validators=[
+        InputRequired("Write a short summary of what was discussed.")]))
+    outcome = TextAreaField("Outcome", **_long_text(OUTCOME_MAX, rows=2))
     contact_ids = SelectMultipleField("Contacts present", coerce=int, choices=[])
     #: options are filled with the chosen people only (remote autocomplete); the service
     #: decides who may be listed, so WTForms does not check against the options
@@ -53,8 +98,11 @@ class InteractionForm(FlaskForm):
 class LogInteractionForm(InteractionForm):
     partner_id = SelectField("Partner", coerce=_int_or_none, choices=[], validate_choice=False,
                              validators=[InputRequired("Choose a partner.")])
-    follow_up_title = StringField("Follow-up", validators=[Optional(), Length(max=TITLE_MAX)])
-    follow_up_due = DateField("Due", validators=[Optional()])
+    follow_up_title = StringField("Follow-up", validators=[Optional(), Length(max=TITLE_MAX)],
+                                  render_kw={"maxlength": TITLE_MAX, "autocomplete": "off"})
+    #: "tomorrow", "friday", "+3d", "2026-12-01" … (crm.lib.when.parse_due): a local date
+    follow_up_due = PhraseField("Due", when.parse_due, render_kw={
+        "autocomplete": "off", "maxlength": 40, "spellcheck": "false"})
     follow_up_assignee_id = SelectField("Assignee", coerce=_int_or_none, choices=[],
                                         validate_choice=False, validators=[Optional()])
     submit = SubmitField("Save interaction")

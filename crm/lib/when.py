@@ -112,7 +112,7 @@ def parse_when(text: str | None, tz: str | None, now: datetime) -> datetime:
         head, _, rest = rest.partition(" ")
     day = _past_day(head, local_now.date())
     if day is None:
-        raise PhraseError(f"Write when it happened, e.g. {WHEN_EXAMPLES}.")
+        raise PhraseError(f"Not a valid time: write when it happened, e.g. {WHEN_EXAMPLES}.")
     if not rest:
         return _at(day, time(12), tz)
     moment = _time(rest)
@@ -163,5 +163,5 @@ def parse_due(text: str | None, tz: str | None, now: datetime) -> date | None:
         return today + timedelta(days=days)
     day = _iso_date(words)
     if day is None:
-        raise PhraseError(f"Write a due date, e.g. {DUE_EXAMPLES}.")
+        raise PhraseError(f"Not a valid date: write when it is due, e.g. {DUE_EXAMPLES}.")
     return day

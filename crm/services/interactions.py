@@ -221,6 +221,26 @@ def _prefixed(exc: ValidationError, prefix: str) -> dict[str, str]:
     return {prefix + key: message for key, message in exc.fields.items()}
 
 
+def check_log(actor: User, partner: Partner, data: dict,
+              follow_up: dict | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Validate what `log_interaction` would write, writing nothing: (clean, follow-up clean)
+    or one ValidationError with every field's message."""
+    access.ensure_can_write(actor)
+    if not access.can_see_partner(actor, partner.id):
+        raise access.NotVisible("Partner")
+    errors: dict[str, str] = {}
+    if partner.archived:
+        errors["partner_id"] = "This partner is archived; restore it before logging."
+    clean = validation.collect(errors, _clean, actor, partner, data, EDITABLE) or {}
+    fu_clean = None
+    if follow_up is not None:
+        fu_clean = validation.collect(errors, followups.validate_follow_up, actor, partner,
+                                      follow_up, prefix="follow_up.")
+    if errors:
+        raise ValidationError(errors)
+    return clean, fu_clean
+
+
 def log_interaction(actor: User, partner: Partner, data: dict,
                     follow_up: dict | None = None) -> Interaction:
     """Log an interaction (and optionally its follow-up) in the caller's transaction.
@@ -228,29 +248,9 @@ def log_interaction(actor: User, partner: Partner, data: dict,
     `data`: kind, occurred_at (aware), summary, outcome, contact_ids, staff_ids,
     sensitivity (defaults to the partner's; law enforcement → restricted). Follow-up
     errors are reported as `follow_up.title`, `follow_up.due_at`, `follow_up.assignee_id`.
-    Everything is validated before anything is written.
+    Everything is validated before anything is written (`check_log`).
     """
-    access.ensure_can_write(actor)
-    if not access.can_see_partner(actor, partner.id):
-        raise access.NotVisible("Partner")
-    errors: dict[str, str] = {}
-    clean: dict[str, Any] = {}
-    fu_clean: dict[str, Any] | None = None
-    if partner.archived:
-        errors["partner_id"] = "This partner is archived; restore it before logging."
-    try:
-        clean = _clean(actor, partner, data, EDITABLE)
-    except ValidationError as exc:
-        errors.update(exc.fields)
-    if follow_up is not None:
-        try:
-            fu_clean = followups.validate_follow_up(actor, partner, follow_up,
-                                                    prefix="follow_up.")
-        except ValidationError as exc:
-            errors.update(exc.fields)
-    if errors:
-        raise ValidationError(errors)
-
+    clean, fu_clean = check_log(actor, partner, data, follow_up)
     interaction = Interaction(
         partner_id=partner.id, kind=clean["kind"], occurred_at=clean["occurred_at"],
         summary=clean["summary"], outcome=clean["outcome"], sensitivity=clean["sensitivity"],
@@ -303,8 +303,8 @@ def update_interaction(actor: User, interaction: Interaction, data: dict, *,
     records.check_version(interaction, expected_version)
     partner = db.session.get(Partner, interaction.partner_id)
     old_contacts, old_staff = linked_ids(interaction)
-    keys = [k for k in EDITABLE if k in data]
-    clean = _clean(actor, partner, data, keys, keep_staff=old_staff)
+    clean = _clean(actor, partner, data, [k for k in EDITABLE if k in data],
+                   keep_staff=old_staff)
     new_contacts = old_contacts
     if "contact_ids" in clean:
         # contacts the editor cannot see (raised to confidential since) stay linked
@@ -344,6 +344,14 @@ def update_interaction(actor: User, interaction: Interaction, data: dict, *,
                            details={"partner_id": partner.id}, sensitivity_event=True,
                            flush=None)
     return interaction
+
+
+def check_update(actor: User, interaction: Interaction, data: dict) -> dict[str, Any]:
+    """Validate the keys of `data` as `update_interaction` would, writing nothing."""
+    access.ensure_can_write(actor)
+    partner = db.session.get(Partner, interaction.partner_id)
+    return _clean(actor, partner, data, [k for k in EDITABLE if k in data],
+                  keep_staff=linked_ids(interaction)[1])
 
 
 def _hidden_from(actor: User, contact_ids: list[int]) -> set[int]:

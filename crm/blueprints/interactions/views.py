@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import (
     Blueprint,
     abort,
@@ -15,13 +18,15 @@ from flask import (
 from flask_login import current_user, login_required
 
 from crm.blueprints.decorators import writer_required
-from crm.blueprints.formflow import save_form
+from crm.blueprints.formflow import call_service
 from crm.extensions import db
-from crm.forms.interactions import EditInteractionForm, LogInteractionForm
+from crm.forms.errors import show_service_errors
+from crm.forms.interactions import NOW, WHEN_FORMAT, EditInteractionForm, LogInteractionForm
 from crm.lib import timeutil
 from crm.models import Interaction, Partner
 from crm.services import access, audit, followups, interactions
 from crm.services.accounts import directory as people
+from crm.services.errors import ValidationError
 
 bp = Blueprint("interactions", __name__)
 
@@ -89,10 +94,9 @@ def _fill_colleagues(form) -> None:
 
 
 def _service_data(form) -> dict:
-    tz = current_user.timezone
     return {
         "kind": form.kind.data,
-        "occurred_at": timeutil.local_to_utc(form.occurred_at.data, tz),
+        "occurred_at": form.occurred_at.value,
         "summary": form.summary.data,
         "outcome": form.outcome.data,
         "contact_ids": form.contact_ids.data or [],
@@ -102,8 +106,9 @@ def _service_data(form) -> dict:
 
 
 def _follow_up_data(form: LogInteractionForm) -> dict | None:
-    due = form.follow_up_due.data
-    if not (form.follow_up_title.data or "").strip() and not due:
+    due = form.follow_up_due.value
+    typed = (form.follow_up_title.data or "") + (form.follow_up_due.data or "")
+    if not typed.strip():
         return None  # nothing typed in the follow-up part: no follow-up
     return {
         "title": form.follow_up_title.data,
@@ -112,11 +117,34 @@ def _follow_up_data(form: LogInteractionForm) -> dict | None:
     }
 
 
+def _save(form, save: Callable[[], Any], check: Callable[[], Any] | None):
+    """`save_form`, showing every problem in one round: when the form's own checks fail,
+    the service's `check` (which writes nothing) adds its messages for the other fields."""
+    if not form.is_submitted():
+        return False, None, 200
+    if form.validate():
+        return call_service(form, save)
+    if check is not None and not form.csrf_token.errors:
+        try:
+            check()
+        except ValidationError as exc:
+            rename = getattr(form, "FIELD_FOR_ERROR", {})
+            show_service_errors(form, {
+                key: message for key, message in exc.fields.items()
+                if not (rename.get(key, key) in form and form[rename.get(key, key)].errors)})
+    return False, None, 422
+
+
+def _entry_url(interaction: Interaction) -> str:
+    """The partner page, scrolled to (and highlighting) the entry just saved."""
+    return f"{partner_page_url(interaction.partner_id)}#interaction-{interaction.id}"
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @writer_required
 def new():
     """The quick-log form: partner, kind, when, summary, people, sensitivity, follow-up."""
-    form = LogInteractionForm()
+    form = LogInteractionForm(tz=current_user.timezone)
     raw_partner = (request.form.get("partner_id") if request.method == "POST"
                    else request.args.get("partner_id"))
     partner = _load_partner(raw_partner)
@@ -124,14 +152,16 @@ def new():
     _fill_contacts(form, partner)
     if request.method == "GET":
         form.partner_id.data = partner.id if partner else None
-        form.occurred_at.data = timeutil.to_local(timeutil.now_utc(), current_user.timezone
-                                                  ).replace(tzinfo=None, second=0, microsecond=0)
+        form.occurred_at.data = NOW
         form.follow_up_assignee_id.data = current_user.id
-    saved, interaction, status = save_form(form, lambda: interactions.log_interaction(
-        current_user, partner, _service_data(form), _follow_up_data(form)))
+    saved, interaction, status = _save(
+        form, lambda: interactions.log_interaction(
+            current_user, partner, _service_data(form), _follow_up_data(form)),
+        partner and (lambda: interactions.check_log(
+            current_user, partner, _service_data(form), _follow_up_data(form))))
     if saved:
         flash(f"Interaction with {partner.name} saved.", "success")
-        return redirect(partner_page_url(interaction.partner_id))
+        return redirect(_entry_url(interaction))
     _fill_colleagues(form)
     return render_template(
         "interactions/new.html", form=form, partner=partner,
@@ -162,24 +192,27 @@ def _int_or_400(value: str | None) -> int | None:
 def edit(id: int):
     interaction = access.get_visible(current_user, Interaction, id)
     partner = db.session.get(Partner, interaction.partner_id)
-    form = EditInteractionForm(obj=None if request.method == "POST" else interaction)
+    form = EditInteractionForm(obj=None if request.method == "POST" else interaction,
+                               tz=current_user.timezone)
     contact_ids, staff_ids = interactions.linked_ids(interaction)
     _fill_contacts(form, partner, contact_ids)
     if request.method == "GET":
         form.contact_ids.data = contact_ids
         form.staff_ids.data = staff_ids
         form.occurred_at.data = timeutil.to_local(
-            interaction.occurred_at, current_user.timezone).replace(tzinfo=None)
+            interaction.occurred_at, current_user.timezone).strftime(WHEN_FORMAT)
         form.version.data = str(interaction.version)
         if interaction.sensitivity != "standard":
             audit.record("interaction.view", actor=current_user, object_type="interaction",
                          object_id=interaction.id, details={"sensitivity": interaction.sensitivity})
-    saved, _, status = save_form(form, lambda: interactions.update_interaction(
-        current_user, interaction, _service_data(form),
-        expected_version=_int_or_400(form.version.data)))
+    saved, _, status = _save(
+        form, lambda: interactions.update_interaction(
+            current_user, interaction, _service_data(form),
+            expected_version=_int_or_400(form.version.data)),
+        lambda: interactions.check_update(current_user, interaction, _service_data(form)))
     if saved:
         flash("Interaction updated.", "success")
-        return redirect(partner_page_url(interaction.partner_id))
+        return redirect(_entry_url(interaction))
     _fill_colleagues(form)
     return render_template("interactions/edit.html", form=form, interaction=interaction,
                            partner=partner, floor=partner.sensitivity,
