@@ -4,6 +4,7 @@ host-header rejection; cookie flags in production (ASVS V3.3)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -80,12 +81,25 @@ def test_no_inline_scripts_on_pages(client, make, login_as):
         assert not re.search(r"\son[a-z]+\s*=\s*\"", body), f"inline handler on {path}"
 
 
+def _hsts(value: str) -> dict[str, str]:
+    """Strict-Transport-Security directives, lower-cased names -> values ("" when bare)."""
+    directives = {}
+    for part in value.split(";"):
+        name, _, arg = part.strip().partition("=")
+        if name:
+            directives[name.lower()] = arg.strip()
+    return directives
+
+
 def test_production_sends_hsts_and_refuses_forged_hosts(production_app):
     client = production_app.test_client()
     good = client.get("/login", headers={"Host": "crm.example.org"},
                       base_url="https://crm.example.org")
     assert good.status_code == 200
-    assert "max-age=" in good.headers["Strict-Transport-Security"]
+    policy = _hsts(good.headers["Strict-Transport-Security"])
+    assert int(policy["max-age"]) >= 365 * 24 * 3600, policy  # at least one year
+    assert "includesubdomains" in policy, policy  # docs/security.md: one year, sub-domains
+    assert set(policy) <= {"max-age", "includesubdomains"}, policy  # no preload promise
     _check_headers(good)
     forged = client.get("/login", headers={"Host": "evil.example"},
                         base_url="https://evil.example")
@@ -93,15 +107,38 @@ def test_production_sends_hsts_and_refuses_forged_hosts(production_app):
     _check_headers(forged)
 
 
+def test_development_sends_no_hsts(client):
+    """Plain-HTTP development must not pin the browser to HTTPS for a year."""
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+
+
+def _cookie_flags(header: str) -> tuple[str, dict[str, str]]:
+    """A Set-Cookie header's name and its attributes (lower-cased names)."""
+    first, *attributes = [part.strip() for part in header.split(";")]
+    flags = {}
+    for attribute in attributes:
+        key, _, value = attribute.partition("=")
+        flags[key.lower()] = value
+    return first.split("=", 1)[0], flags
+
+
+def _assert_all_hardened(headers: list[str]) -> set[str]:
+    names = set()
+    for header in headers:
+        name, flags = _cookie_flags(header)
+        names.add(name)
+        assert "secure" in flags, header
+        assert "httponly" in flags, header
+        assert flags.get("samesite") == "Lax", header
+    return names
+
+
 def test_production_cookies_are_secure_httponly_samesite(production_app):
     client = production_app.test_client()
     response = client.get("/login", base_url="https://crm.example.org")
-    cookie = response.headers["Set-Cookie"]
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    for key in ("SESSION_COOKIE", "REMEMBER_COOKIE"):
-        assert production_app.config[f"{key}_SECURE"] is True
-        assert production_app.config[f"{key}_HTTPONLY"] is True
-        assert production_app.config[f"{key}_SAMESITE"] == "Lax"
+    cookies = response.headers.getlist("Set-Cookie")
+    assert cookies, "the sign-in page set no cookie"
+    assert "session" in _assert_all_hardened(cookies)
 
 
 def test_remember_cookie_flags_in_production(production_app, db, make):
@@ -117,9 +154,8 @@ def test_remember_cookie_flags_in_production(production_app, db, make):
                            data={"email": email, "password": PASSWORD, "remember": "y",
                                  "csrf_token": token})
     assert response.status_code == 302, response.data[:300]
-    cookies = response.headers.getlist("Set-Cookie")
-    remember = [c for c in cookies if c.startswith("remember_token=")]
-    assert remember and all("Secure" in c and "HttpOnly" in c for c in remember)
+    names = _assert_all_hardened(response.headers.getlist("Set-Cookie"))
+    assert {"session", "remember_token"} <= names, names
 
 
 def test_session_lifetime_and_idle_timeout_are_configurable(monkeypatch):
@@ -132,13 +168,47 @@ def test_session_lifetime_and_idle_timeout_are_configurable(monkeypatch):
     assert config.SESSION_IDLE_TIMEOUT.total_seconds() == 15 * 60
 
 
-def test_idle_session_ends(app, client, make, login_as):
+def _signed_in(client) -> bool:
+    response = client.get("/settings/")
+    return response.status_code == 200
+
+
+def test_session_lifetime_ends_the_session(app, client, make, login_as, monkeypatch):
+    """PERMANENT_SESSION_LIFETIME is an absolute limit: a session kept busy is still signed
+    in a minute before it, and gone a minute after — in this browser and for a copy of its
+    cookie replayed by a client that ignores the cookie's expiry."""
     import time_machine
 
     from crm.lib import timeutil
 
-    login_as(make.make_user("staff"))
-    assert client.get("/settings/").status_code == 200
+    # keep the idle timeout out of the way: only the lifetime may end this session
+    monkeypatch.setitem(app.config, "SESSION_IDLE_TIMEOUT", timedelta(days=30))
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    start = timeutil.now_utc().timestamp()
+    with time_machine.travel(start, tick=False) as clock:
+        login_as(make.make_user("staff"))
+        copied = client.get_cookie("session").value
+        clock.move_to(start + lifetime - 60)
+        assert _signed_in(client), "signed out before the lifetime ended"
+        clock.move_to(start + lifetime + 60)
+        replay = app.test_client()  # first, before this browser's own request ends anything
+        replay.set_cookie("session", copied)
+        assert not _signed_in(replay), "a copy of the session cookie outlived the lifetime"
+        assert not _signed_in(client), "still signed in after the lifetime"
+
+
+def test_idle_session_ends(app, client, make, login_as):
+    """Idle a minute less than the timeout: still signed in (and the clock restarts); idle a
+    minute more: signed out."""
+    import time_machine
+
+    from crm.lib import timeutil
+
     idle = app.config["SESSION_IDLE_TIMEOUT"].total_seconds()
-    with time_machine.travel(timeutil.now_utc().timestamp() + idle + 60):
-        assert client.get("/settings/").status_code == 302
+    start = timeutil.now_utc().timestamp()
+    with time_machine.travel(start, tick=False) as clock:
+        login_as(make.make_user("staff"))
+        clock.move_to(start + idle - 60)
+        assert _signed_in(client), "signed out before the idle timeout"
+        clock.move_to(start + idle - 60 + idle + 60)
+        assert not _signed_in(client), "still signed in after the idle timeout"
