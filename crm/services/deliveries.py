@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
@@ -201,8 +201,13 @@ def lock_for_send(claimed: Claim, ids: list[int] | None = None) -> list[Delivery
     ids = claimed.ids if ids is None else ids
     if not ids:
         return []
+    # The fence is part of the WHERE clause, so a worker whose attempt is stale never takes
+    # (even for a moment) the lock of a row another worker re-claimed: with SKIP LOCKED,
+    # that moment made the rightful owner skip the row too, and nobody sent it.
+    fence = [(i, claimed.attempts[i]) for i in ids if i in claimed.attempts]
     rows = db.session.scalars(_locked(
-        select(Delivery).where(Delivery.id.in_(ids), Delivery.status == "sending")
+        select(Delivery).where(tuple_(Delivery.id, Delivery.attempts).in_(fence),
+                               Delivery.status == "sending")
         .order_by(Delivery.id)).execution_options(populate_existing=True))
     return [row for row in rows if row.attempts == claimed.attempts.get(row.id)]
 

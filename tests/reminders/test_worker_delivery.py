@@ -20,6 +20,7 @@ from celery import Celery
 from sqlalchemy import insert
 
 import config
+from crm.celery_app import SEND_TASK
 from crm.jobs import run_reminder_sweep as run_sweep
 from crm.lib import timeutil
 from crm.models import FollowUp
@@ -365,3 +366,88 @@ def test_through_the_worker_admins_and_owners_get_no_restricted_name_or_title(
     for part in bodies["ada-w@example.org"]:
         assert "A follow-up with a restricted partner" in part
         assert f"/partners/{confidential.id}#follow-up-{secret_fu.id}" in part
+
+
+def _succeeded(log) -> int:
+    """How many tasks a worker's log says it finished."""
+    return len(re.findall(r"Task tasks\.delivery\.send\[[^\]]+\] succeeded",
+                          log.read_text(errors="replace")))
+
+
+def test_two_workers_racing_on_the_same_200_rows_send_each_exactly_once(
+        app, db, make, broker, smtp, env, tmp_path):
+    """Two `celery worker` processes, and every row's send task enqueued twice in a row so
+    that both workers claim the same row at the same moment: every row leaves exactly once
+    (one DATA per Message-ID at the SMTP server, one attempt per row) and both did work."""
+    users = [make.make_user(timezone="UTC", email=f"pair{i}@example.org") for i in range(200)]
+    partner = make.make_partner(owner=users[0])
+    due = local("UTC", 2025, 9, 17, 12, 0)
+    db.session.execute(insert(FollowUp), [
+        {"title": f"Task {u.id}", "partner_id": partner.id, "assignee_id": u.id,
+         "due_at": due, "status": "open", "version": 1} for u in users])
+    db.session.commit()
+    assert run_sweep(app, local("UTC", 2025, 9, 17, 8, 0))["emails"] == 200
+    broker.client().flushdb()  # the sweep's own 200 messages: re-sent below, doubled
+    ids = [r.id for r in rows(db)]
+    logs = [tmp_path / "one.log", tmp_path / "two.log"]
+    with _worker(env, tmp_path, name="one") as one, _worker(env, tmp_path, name="two") as two:
+        wait_for_log(logs[0], "ready", one)
+        wait_for_log(logs[1], "ready", two)
+        sender = app.extensions["celery"]
+        with sender.producer_or_acquire() as producer:
+            for delivery_id in ids:
+                for _ in range(2):  # the same row, back to back: one for each worker
+                    sender.send_task(SEND_TASK, args=[[delivery_id]], producer=producer)
+        wait_until(lambda: sum(_succeeded(log) for log in logs) == 400, timeout=240,
+                   message=lambda: f"400 tasks done: {_statuses(db)}\n{_log(tmp_path)}")
+    assert _statuses(db) == Counter(sent=200)
+    per_worker = [_succeeded(log) for log in logs]
+    assert min(per_worker) > 0, f"one worker did nothing: {per_worker}"
+    ids_at_server = smtp.handler.message_ids()
+    assert len(ids_at_server) == 200 and set(ids_at_server.values()) == {1}, (
+        [k for k, n in ids_at_server.items() if n > 1])
+    assert smtp.handler.attempts == 200  # no second DATA, not even a refused one
+    ledger = rows(db)
+    assert {r.message_id for r in ledger} == set(ids_at_server)
+    # a row re-claimed by the second task counts a second attempt, yet is sent once
+    assert all(r.sent_at and r.attempts in (1, 2) for r in ledger)
+    recipients = Counter(m["To"].split("<")[-1].rstrip(">") for m in smtp.handler.messages)
+    assert recipients == Counter({u.email: 1 for u in users})
+
+
+def test_the_beat_task_tasks_reminders_sweep_run_by_a_real_worker_ledgers_and_sends(
+        app, db, make, broker, smtp, env, tmp_path):
+    """`tasks.reminders.sweep` as beat sends it (by name, through the broker): the worker
+    runs the sweep, which ledgers the due reminders and enqueues them, and the same worker
+    sends them. A second beat for the same moment adds nothing."""
+    users = [make.make_user(timezone="UTC", email=f"beat{i}@example.org") for i in range(3)]
+    partner = make.make_partner(owner=users[0])
+    for user in users:
+        for n in range(2):
+            make.make_follow_up(partner, user, title=f"Beat task {user.id}-{n}",
+                                due_at=local("UTC", 2025, 9, 17, 12, n))
+    make.make_follow_up(partner, users[0], title="Not due yet",
+                        due_at=local("UTC", 2025, 9, 20, 12, 0))
+    db.session.commit()
+    sender = app.extensions["celery"]
+    at = local("UTC", 2025, 9, 17, 8, 0).isoformat()
+    log = tmp_path / "worker.log"
+    with _worker(env, tmp_path) as worker:
+        wait_for_log(log, "ready", worker)
+        sender.send_task("tasks.reminders.sweep", args=[at])
+        wait_until(lambda: _statuses(db) == Counter(sent=6), timeout=90,
+                   message=lambda: f"6 reminders sent: {_statuses(db)}\n{_log(tmp_path)}")
+        sender.send_task("tasks.reminders.sweep", args=[at])  # a second beat, same moment
+        wait_until(lambda: log.read_text(errors="replace").count(
+            "Task tasks.reminders.sweep[") >= 4, timeout=60,  # received + succeeded, twice
+            message=lambda: f"the second sweep to finish\n{_log(tmp_path)}")
+    assert "succeeded" in log.read_text(errors="replace")
+    assert "'inserted': 0" in log.read_text(errors="replace")  # the second beat's result
+    assert _statuses(db) == Counter(sent=6)
+    assert {r.kind for r in rows(db)} == {"reminder_due"}
+    assert sorted(smtp.handler.message_ids().values()) == [1, 1, 1]
+    for user in users:
+        [message] = smtp.handler.for_recipient(user.email)
+        text = message.get_payload()[0].get_payload(decode=True).decode()
+        assert f"Beat task {user.id}-0" in text and f"Beat task {user.id}-1" in text
+        assert "Not due yet" not in text
