@@ -23,7 +23,10 @@ def neutralise(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        # callers format times in the reader's zone (timeutil.iso_local); never microseconds
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, int | float) and not isinstance(value, bool):
         # numbers are data, not formulas: -3 stays a number a spreadsheet can sum

@@ -51,3 +51,11 @@ def local_day_at(day, hour: int, tz: str | None) -> datetime:
 
 def local_date(moment: datetime, tz: str | None):
     return to_local(moment, tz).date()
+
+
+def iso_local(moment: datetime | None, tz: str | None) -> str:
+    """ISO 8601 in `tz` with its offset, to the second (`2026-12-02T08:05:00-05:00`), for CSV
+    cells a spreadsheet or a script can read; "" for None."""
+    if moment is None:
+        return ""
+    return to_local(moment, tz).isoformat(timespec="seconds")

@@ -4,13 +4,15 @@ The partner filters are the list page's (crm.services.partners.partner_query); c
 and interactions are those of the partners that filter selects, further scoped by
 crm.services.access (a contact or interaction can be stricter than its partner).
 Rows are read with `yield_per`, so an export of any size streams in constant memory.
+Cells are for people and programs alike: a code column is followed by its label, and times
+are in the reader's zone (ISO 8601 with the offset, to the second).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -19,6 +21,7 @@ from sqlalchemy.orm import aliased, selectinload
 from crm.extensions import db
 from crm.lib import countries, timeutil
 from crm.models import Contact, Interaction, Partner, User
+from crm.models.enums import label
 from crm.services import access, audit, partners
 
 from .errors import ValidationError
@@ -48,43 +51,48 @@ def _count(stmt: Select) -> int:
         stmt.order_by(None).subquery())) or 0)
 
 
-def _partner_rows(stmt: Select) -> Iterator[list[Any]]:
+def _partner_rows(stmt: Select, tz: str) -> Iterator[list[Any]]:
     owner = aliased(User)
     stmt = (stmt.add_columns(owner.name).outerjoin(owner, owner.id == Partner.owner_id)
             .options(selectinload(Partner.tags)).execution_options(yield_per=BATCH))
     for partner, owner_name in db.session.execute(stmt):
-        yield [partner.id, partner.name, partner.sector, partner.country,
+        yield [partner.id, partner.name, partner.sector, label(partner.sector), partner.country,
                countries.country_name(partner.country), partner.region, partner.stage,
-               owner_name or "", partner.sensitivity, partner.website, partner.email,
-               partner.is_member, ";".join(partner.tag_names), partner.last_interaction_seen,
-               partner.archived, partner.description]
+               label(partner.stage), owner_name or "", partner.sensitivity, partner.website,
+               partner.email, partner.is_member, ";".join(partner.tag_names),
+               timeutil.iso_local(partner.last_interaction_seen, tz), partner.archived,
+               partner.description]
 
 
-PARTNER_HEADER = ["id", "name", "sector", "country", "country_name", "region", "stage", "owner",
-                  "sensitivity", "website", "email", "member", "tags", "last_interaction_at",
-                  "archived", "description"]
+#: Each code column (sector, stage, kind, country) is followed by its label for people
+#: (`sector_label`, …); times are ISO 8601 in the reader's zone with its offset.
+PARTNER_HEADER = ["id", "name", "sector", "sector_label", "country", "country_name", "region",
+                  "stage", "stage_label", "owner", "sensitivity", "website", "email", "member",
+                  "tags", "last_interaction_at", "archived", "description"]
 CONTACT_HEADER = ["id", "partner_id", "partner", "name", "title", "email", "phone", "language",
                   "sensitivity", "notes"]
-INTERACTION_HEADER = ["id", "partner_id", "partner", "kind", "occurred_at", "sensitivity",
-                      "logged_by", "summary", "outcome"]
+INTERACTION_HEADER = ["id", "partner_id", "partner", "kind", "kind_label", "occurred_at",
+                      "sensitivity", "logged_by", "summary", "outcome"]
 
 
-def _contact_rows(stmt: Select) -> Iterator[list[Any]]:
+def _contact_rows(stmt: Select, tz: str) -> Iterator[list[Any]]:
     for contact, partner_name in db.session.execute(stmt.execution_options(yield_per=BATCH)):
         yield [contact.id, contact.partner_id, partner_name, contact.name, contact.title,
                contact.email, contact.phone, contact.language, contact.sensitivity,
                contact.notes]
 
 
-def _interaction_rows(stmt: Select) -> Iterator[list[Any]]:
+def _interaction_rows(stmt: Select, tz: str) -> Iterator[list[Any]]:
     for it, partner_name, logged_by in db.session.execute(
             stmt.execution_options(yield_per=BATCH)):
-        yield [it.id, it.partner_id, partner_name, it.kind, it.occurred_at, it.sensitivity,
-               logged_by or "", it.summary, it.outcome]
+        yield [it.id, it.partner_id, partner_name, it.kind, label(it.kind),
+               timeutil.iso_local(it.occurred_at, tz), it.sensitivity, logged_by or "",
+               it.summary, it.outcome]
 
 
-def _interaction_window(stmt: Select, filters: Mapping[str, str]) -> Select:
-    for key, op in (("since", "ge"), ("until", "le")):
+def _interaction_window(stmt: Select, filters: Mapping[str, str], tz: str) -> Select:
+    """`since` / `until` are whole days in the reader's zone, both included."""
+    for key in ("since", "until"):
         raw = (filters.get(key) or "").strip()
         if not raw:
             continue
@@ -92,13 +100,19 @@ def _interaction_window(stmt: Select, filters: Mapping[str, str]) -> Select:
             day = date.fromisoformat(raw)
         except ValueError:
             raise ValidationError({key: "Enter a date as YYYY-MM-DD."}) from None
-        if op == "ge":
-            bound = timeutil.local_to_utc(datetime.combine(day, time()), "UTC")
-            stmt = stmt.where(Interaction.occurred_at >= bound)
+        if key == "since":
+            stmt = stmt.where(Interaction.occurred_at >= timeutil.local_to_utc(
+                datetime.combine(day, time()), tz))
         else:
-            bound = timeutil.local_to_utc(datetime.combine(day, time.max), "UTC")
-            stmt = stmt.where(Interaction.occurred_at <= bound)
+            stmt = stmt.where(Interaction.occurred_at < timeutil.local_to_utc(
+                datetime.combine(day + timedelta(days=1), time()), tz))
     return stmt
+
+
+def filename(kind: str, tz: str | None, now: datetime | None = None) -> str:
+    """`partners-20261203-0905.csv`: the reader's local date and time, not UTC's."""
+    local = timeutil.to_local(now or timeutil.now_utc(), tz)
+    return f"{kind}-{local:%Y%m%d-%H%M}.csv"
 
 
 def build(kind: str, user: User, filters: Mapping[str, str]) -> Export:
@@ -109,6 +123,7 @@ def build(kind: str, user: User, filters: Mapping[str, str]) -> Export:
     if kind not in KINDS:
         raise ValidationError({"kind": "Unknown export."})
     used = {k: v for k, v in filters.items() if v not in (None, "")}
+    tz = user.timezone or "UTC"
     if kind == "partners":
         stmt = partners.partner_query(user, filters)
         header, make_rows = PARTNER_HEADER, _partner_rows
@@ -124,9 +139,9 @@ def build(kind: str, user: User, filters: Mapping[str, str]) -> Export:
                 .outerjoin(logger, logger.id == Interaction.logged_by_id)
                 .where(Interaction.partner_id.in_(_partner_ids(user, filters)))
                 .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()))
-        stmt = _interaction_window(stmt, filters)
+        stmt = _interaction_window(stmt, filters, tz)
         header, make_rows = INTERACTION_HEADER, _interaction_rows
     count = _count(stmt)
     audit.record("export", actor=user, object_type=kind,
                  details={"filters": used, "rows": count, "format": "csv"})
-    return Export(kind, header, make_rows(stmt), count, used)
+    return Export(kind, header, make_rows(stmt, tz), count, used)

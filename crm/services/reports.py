@@ -46,10 +46,19 @@ class Period:
     def previous(self) -> Period:
         return Period(self.start - (self.end - self.start), self.start, "previous")
 
+    def first_day(self, tz: str | None = None) -> date:
+        """The period's first local day in `tz`."""
+        return timeutil.local_date(self.start, tz)
+
+    def last_day(self, tz: str | None = None) -> date:
+        """The period's last local day in `tz` (included: `end` is the midnight after it)."""
+        return timeutil.local_date(self.end - timedelta(seconds=1), tz)
+
+    def includes(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
     def label(self, tz: str | None = None) -> str:
-        last = self.end - timedelta(seconds=1)
-        return (f"{timeutil.local_date(self.start, tz):%d %b %Y} – "
-                f"{timeutil.local_date(last, tz):%d %b %Y}")
+        return f"{self.first_day(tz):%d %b %Y} – {self.last_day(tz):%d %b %Y}"
 
 
 def _parse_date(value: str, field_name: str) -> date:
@@ -61,7 +70,11 @@ def _parse_date(value: str, field_name: str) -> date:
 
 def period_from(args: Mapping[str, str], tz: str | None = None,
                 now: datetime | None = None) -> Period:
-    """Read `period` (+ `start`/`end` for custom) as whole local days in `tz`."""
+    """Read `period` (+ `start`/`end` for custom) as whole local days in `tz`.
+
+    The named periods end with today, included (up to its midnight): "Last 30 days" is today
+    and the 29 days before it, "This year" is 1 January to today. The page says so.
+    """
     now = now or timeutil.now_utc()
     key = args.get("period") or "last_90"
     if key not in PERIODS:

@@ -6,7 +6,6 @@ from flask import Response, abort, request
 from flask_login import current_user, login_required
 
 from crm.blueprints.csvdownload import csv_download
-from crm.lib import timeutil
 from crm.services import exports
 from crm.services.errors import ValidationError
 
@@ -21,7 +20,7 @@ def _export(kind: str) -> Response:
         abort(400, "Cannot export with these filters: " + "; ".join(
             f"{k}: {v}" for k, v in exc.fields.items()))
     # exports.build audited the export; the unit of work commits it before the first row
-    return csv_download(f"{kind}-{timeutil.now_utc():%Y%m%d-%H%M}.csv", export.header,
+    return csv_download(exports.filename(kind, user.timezone), export.header,
                         export.rows, headers={"X-Export-Rows": str(export.count)})
 
 

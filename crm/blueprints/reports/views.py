@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from crm.blueprints.csvdownload import csv_download
 from crm.forms.reports import ReportFilterForm
+from crm.lib import timeutil
 from crm.services import audit, engagement, reports
 from crm.services.errors import ValidationError
 
@@ -63,6 +64,7 @@ def index():
     status = 400 if errors else 200
     return render_template("reports/index.html", reports=REPORTS, name=name, form=form,
                            errors=errors, period=period, filters=filters, data=data,
+                           now=timeutil.now_utc(),
                            query={k: v for k, v in request.args.items() if k != "report"}), status
 
 
@@ -75,9 +77,10 @@ def download(name: str):
         period, filters, data = _compute(name, request.args, full=True)
     except ValidationError as exc:
         abort(400, "; ".join(exc.fields.values()))
-    header, rows = csv_rows.build(name, data, period)
+    tz = current_user.timezone
+    header, rows = csv_rows.build(name, data, period, tz)
     audit.record("export", actor=current_user.id, object_type=f"report:{name}",
                  details={"filters": dict(request.args), "rows": len(rows), "format": "csv"})
     # the unit of work (crm/uow.py) commits the audit event before the first row is streamed
-    return csv_download(f"report-{name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv",
-                        header, rows)
+    today = timeutil.local_date(timeutil.now_utc(), tz)
+    return csv_download(csv_rows.filename(name, period, tz, today), header, rows)
