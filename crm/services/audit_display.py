@@ -102,6 +102,11 @@ class Row:
     changes: list[Change]
     details: list[tuple[str, Value]]
 
+    @property
+    def creation(self) -> bool:
+        """A record's first values: shown without "empty →"."""
+        return self.event.action.endswith(".create")
+
 
 @dataclass
 class _Names:

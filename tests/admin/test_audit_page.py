@@ -95,6 +95,16 @@ def test_the_page_names_links_and_spells_out_changes(app, db, client, world):
     assert "{'" not in text and "['" not in text  # no raw Python structures
 
 
+def test_a_records_first_values_read_without_empty_arrows(db, client, world):
+    audit.record("partner.create", actor=world["sam"], object_type="partner",
+                 object_id=world["partner"].id,
+                 changes={"name": [None, "Mekong"], "stage": [None, "prospect"]})
+    db.session.commit()
+    login(client, world["admin"])
+    text = visible_text(client.get("/admin/audit?action=partner.create").get_data(True))
+    assert "Name: Mekong Stage: Prospect" in text and "empty" not in text
+
+
 def test_names_follow_the_readers_visibility(db, world):
     """The presenter asks crm.services.access: a reader who may not see a record gets
     "Partner #id" and no link, however it is mentioned."""
