@@ -9,8 +9,42 @@ from crm.services.accounts import tokens
 from tests.support.http import login
 
 
+@pytest.fixture(autouse=True)
+def _fresh_globals(client):
+    """Every `app.test_client()` here is a browser of its own: its requests start with an
+    empty `g`, so neither Flask-Login's cached user nor Flask-WTF's token of an earlier
+    request (another actor's, in the app context the tests share) can answer for it
+    (tests/conftest.py `_FreshGlobalsClient`). Test order no longer matters."""
+
+
 def _me(client, plain):
     return client.get("/api/v1/me", headers={"Authorization": f"Bearer {plain}"})
+
+
+def _signed_in(client) -> bool:
+    response = client.get("/settings/")
+    assert response.status_code in (200, 302), response.status_code
+    return response.status_code == 200
+
+
+def _copy_of(app, browser):
+    """A fresh browser holding a copy of `browser`'s session cookie (and nothing else)."""
+    copy = app.test_client()
+    copy.set_cookie("session", browser.get_cookie("session").value)
+    return copy
+
+
+def test_an_earlier_requests_user_never_answers_for_the_next_browser(app, db, make):
+    """The cached user of one browser's request is not the next browser's (whatever ran
+    before in the shared app context)."""
+    admin = make.make_user("admin")
+    db.session.commit()
+    admin_browser = app.test_client()
+    login(admin_browser, admin)
+    assert admin_browser.get("/admin/users").status_code == 200
+    stranger = app.test_client()
+    assert not _signed_in(stranger)
+    assert stranger.get("/admin/users").status_code == 302
 
 
 def test_deactivated_user_loses_web_session_and_api_at_once(app, db, make):
@@ -22,10 +56,17 @@ def test_deactivated_user_loses_web_session_and_api_at_once(app, db, make):
     login(web, user)
     api = app.test_client()
     assert _me(api, plain).status_code == 200
+    assert _signed_in(web) and _signed_in(_copy_of(app, web))
+    colleague = app.test_client()
+    login(colleague, make.make_user("staff"))
     accounts.update_user(admin, user, {"active": False})
     db.session.commit()
+    # the very next request of each: the reused clients, and fresh ones
     assert _me(api, plain).status_code == 401
-    assert web.get("/settings/").status_code == 302
+    assert _me(app.test_client(), plain).status_code == 401
+    assert not _signed_in(_copy_of(app, web))  # first: before `web` itself ends anything
+    assert not _signed_in(web)
+    assert _signed_in(colleague)  # others are untouched
 
 
 def test_revoked_token_is_refused_at_once(app, db, make):
@@ -36,17 +77,29 @@ def test_revoked_token_is_refused_at_once(app, db, make):
     assert _me(api, plain).status_code == 200
     tokens.revoke(token, actor=user)
     db.session.commit()
+    assert _me(api, plain).status_code == 401  # the reused client
+    assert _me(app.test_client(), plain).status_code == 401  # a fresh one
+
+
+def test_a_token_revoked_through_the_page_is_refused_on_the_next_request(app, db, make):
+    from tests.support.http import post_form
+
+    user = make.make_user("staff")
+    token, plain = tokens.create_token(user, "script")
+    db.session.commit()
+    api, browser = app.test_client(), app.test_client()
+    assert _me(api, plain).status_code == 200
+    login(browser, user)
+    response = post_form(browser, f"/settings/tokens/{token.id}/revoke",
+                         token_from="/settings/tokens")
+    assert response.status_code in (302, 303), response.status_code
     assert _me(api, plain).status_code == 401
+    assert _me(app.test_client(), plain).status_code == 401
 
 
 # --- issue 12 §1: sign-out signs out, remember cookies included -------------------------
 
 REMEMBER = "remember_token"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_globals(client):
-    """Every test client here starts its requests with an empty `g` (tests/conftest.py)."""
 
 
 def _remembered_login(app, user):
