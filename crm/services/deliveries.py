@@ -47,9 +47,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_, update
+from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import selectinload
 
 from crm.extensions import db
 from crm.mail import Email
@@ -310,22 +309,3 @@ def retry_failed(delivery: Delivery, now: datetime | None = None) -> list[int]:
         row.updated_at = now
     db.session.flush()
     return sorted(row.id for row in rows)
-
-
-def list_query(status: str | None = None, kind: str | None = None) -> Select:
-    """Ledger rows for the admin page, newest first, with their recipient loaded."""
-
-    stmt = select(Delivery).options(selectinload(Delivery.recipient)).order_by(
-        Delivery.created_at.desc(), Delivery.id.desc())
-    if status:
-        stmt = stmt.where(Delivery.status == status)
-    if kind:
-        stmt = stmt.where(Delivery.kind == kind)
-    return stmt
-
-
-def status_counts() -> dict[str, int]:
-    """How many rows are in each status (one GROUP BY)."""
-    return dict(db.session.execute(
-        select(Delivery.status, func.count()).group_by(Delivery.status)).all())
-
