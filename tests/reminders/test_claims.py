@@ -64,12 +64,13 @@ def test_a_worker_whose_rows_were_claimed_again_sends_nothing(app, db):
     db.session.commit()
     mine = deliveries.claim(ids, max_attempts=5, new_message_id=_new_id)
     db.session.commit()  # attempt 1, committed before any SMTP traffic
+    assert [r.attempts for r in mine.rows] == [1, 1, 1]  # this worker has read its rows
     with other_worker(app) as session:  # the stuck-row sweep hands them to another worker
         theirs = deliveries.claim(ids, max_attempts=5, new_message_id=_new_id)
         assert set(theirs.attempts.values()) == {2}
         session.commit()
-    db.session.expire_all()
-    assert deliveries.lock_for_send(mine) == []  # fenced: the attempt is no longer ours
+    # fenced: the attempt is no longer ours — read from the database, not this session's copy
+    assert deliveries.lock_for_send(mine) == []
     assert deliveries.lock_for_send(mine, ids[:1]) == []
     db.session.rollback()  # the fenced worker's task ends (its lock held the rows till now)
     with other_worker(app) as session:
@@ -95,3 +96,51 @@ def test_the_send_lock_is_skipped_while_another_worker_sends(app, db):
         assert deliveries.lock_for_send(claimed) == []
     assert deliveries.lock_for_send(claimed, []) == []
     db.session.rollback()
+
+
+def test_claim_takes_only_the_ids_asked_for_in_id_order(app, db):
+    ids = _ids(3)
+    db.session.commit()
+    db.session.get(Delivery, ids[0]).recipient_email = "moved@example.org"  # heap order 2, 3, 1
+    db.session.commit()
+    claimed = deliveries.claim(ids[::-1], max_attempts=5, new_message_id=_new_id)
+    assert claimed.ids == ids  # locks are taken in one order by every worker
+    assert [r.id for r in deliveries.lock_for_send(claimed)] == ids
+    db.session.rollback()
+    only = deliveries.claim(ids[1:2], max_attempts=5, new_message_id=_new_id)
+    assert only.ids == ids[1:2]
+    db.session.flush()
+    assert {r.id: (r.status, r.attempts) for r in db.session.query(Delivery)} == {
+        ids[0]: ("queued", 0), ids[1]: ("sending", 1), ids[2]: ("queued", 0)}
+
+
+def test_claim_gives_up_rows_whose_attempts_are_used_up(app, db):
+    ids = _ids(3)
+    rows = [db.session.get(Delivery, i) for i in ids]
+    rows[0].status, rows[0].attempts, rows[0].last_error = "sending", 5, "451 later"
+    rows[1].status, rows[1].attempts = "sending", 5
+    rows[2].status, rows[2].attempts = "sending", 4
+    db.session.commit()
+    now = timeutil.now_utc()
+    claimed = deliveries.claim(ids, max_attempts=5, new_message_id=_new_id, now=now)
+    assert claimed.ids == [ids[2]] and claimed.attempts == {ids[2]: 5}
+    assert [r.id for r in claimed.given_up] == ids[:2]
+    assert [(r.status, r.last_error, r.updated_at) for r in claimed.given_up] == [
+        ("failed", "gave up after 5 attempts (last: 451 later)", now),
+        ("failed", "gave up after 5 attempts", now)]
+
+
+def test_each_batch_keeps_its_own_message_id(app, db):
+    ids = deliveries.insert_ignore([
+        {"kind": "other", "dedupe_key": f"mid:{batch}:{i}", "batch_key": batch,
+         "recipient_email": "someone@example.org"} for batch in ("a", "b") for i in range(2)])
+    ids += deliveries.insert_ignore([{"kind": "other", "dedupe_key": "mid:alone",
+                                      "recipient_email": "someone@example.org"}])
+    for delivery_id in ids[:2]:  # batch a was tried before: its Message-ID is fixed
+        db.session.get(Delivery, delivery_id).message_id = "<kept@example.org>"
+    db.session.commit()
+    fresh = iter(f"<new-{n}@example.org>" for n in range(1, 10))
+    claimed = deliveries.claim(ids, max_attempts=5, new_message_id=lambda: next(fresh))
+    assert [r.message_id for r in claimed.rows] == [
+        "<kept@example.org>", "<kept@example.org>", "<new-1@example.org>",
+        "<new-1@example.org>", "<new-2@example.org>"]

@@ -43,3 +43,14 @@ def test_mark_retry_says_whether_anything_will_be_retried(db):
     assert deliveries.mark_retry([fresh, spent], "451 later", max_attempts=5, now=NOW) is True
     assert (fresh.status, fresh.last_error, fresh.updated_at) == ("queued", "451 later", NOW)
     assert spent.status == "failed" and spent.updated_at == NOW
+
+
+def test_mark_sent_marks_every_sending_row_and_clears_the_error(db):
+    skipped = _row(id=1, status="sent", last_error=deliveries.NOT_SENT + "done since")
+    retried = _row(id=2, last_error="451 try later")
+    deliveries.mark_sent([skipped, retried], "<m@example.org>", now=NOW)
+    assert (retried.status, retried.message_id, retried.sent_at, retried.updated_at) == (
+        "sent", "<m@example.org>", NOW, NOW)
+    assert retried.last_error is None
+    assert skipped.message_id is None and skipped.sent_at is None  # left as the renderer put it
+    assert deliveries.is_skipped(skipped)
