@@ -1,0 +1,110 @@
+"""`flask crm seed-demo` on PostgreSQL: what every new user sees first.
+
+The accounts and the password are read from the README's demo table, so the README and the
+data cannot drift apart. The demo loads once (a second run adds nothing), covers every
+sector, has overdue follow-ups to show, and every README account signs in and gets its
+dashboard, partner list and follow-ups without an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.lib import timeutil
+from crm.models import Contact, FollowUp, Interaction, Partner, StageChange, User
+from crm.models.enums import SECTORS
+from crm.services import demo
+from tests.support.http import login
+
+pytestmark = pytest.mark.postgres
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def _readme_accounts() -> dict[str, str]:
+    """email -> role, from the README's table under "sign in with a demo account"."""
+    section = README.split("sign in with a demo account", 1)[1].split("\n\n", 2)[1]
+    accounts = {}
+    for line in section.splitlines()[2:]:  # below the header and the |---| line
+        role_cell, emails_cell = (cell.strip() for cell in line.strip("|").split("|"))
+        for email in re.findall(r"`([^`]+)`", emails_cell):
+            accounts[email] = role_cell.split()[0]
+    return accounts
+
+
+ACCOUNTS = _readme_accounts()
+README_PASSWORD = re.search(r"demo account \(password `([^`]+)`\)", README).group(1)
+
+
+def _count(db, model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _seed(app) -> str:
+    result = app.test_cli_runner().invoke(args=["crm", "seed-demo"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_readme_table_is_what_the_demo_creates():
+    assert len(ACCOUNTS) == 6 and set(ACCOUNTS.values()) == {
+        "admin", "manager", "staff", "viewer"}, ACCOUNTS
+    assert README_PASSWORD == demo.DEMO_PASSWORD
+    assert {email: role for email, _name, role, _tz, _region in demo.DEMO_USERS} == ACCOUNTS
+
+
+def test_seed_demo_loads_a_realistic_network_once(app, db):
+    first = _seed(app)
+    assert "Loaded demo data" in first
+    db.session.expire_all()
+    users = db.session.scalars(select(User)).all()
+    assert {u.email: u.role for u in users} == ACCOUNTS  # one account per README row
+    assert Counter(u.role for u in users) == Counter(ACCOUNTS.values())
+    assert all(u.active for u in users)  # signing in with the password: the test below
+    partners = db.session.scalars(select(Partner)).all()
+    assert len(partners) == len(demo.PARTNERS) >= 40
+    assert {p.sector for p in partners} == set(SECTORS), "a sector without a partner"
+    assert {p.sensitivity for p in partners} == {"standard", "restricted", "confidential"}
+    writers = {u.id for u in users if u.role in ("staff", "manager")}
+    assert {p.owner_id for p in partners} <= writers
+    # 1-3 contacts per partner, 2-12 interactions each, one stage change each
+    per_partner = Counter(db.session.scalars(select(Contact.partner_id)))
+    assert set(per_partner) == {p.id for p in partners}
+    assert set(per_partner.values()) <= {1, 2, 3}
+    talks = Counter(db.session.scalars(select(Interaction.partner_id)))
+    assert set(talks) == {p.id for p in partners}
+    assert min(talks.values()) >= 2 and max(talks.values()) <= 12
+    assert _count(db, StageChange) == len(partners)
+    assert all(p.last_interaction_at for p in partners)
+    now = timeutil.now_utc()
+    follow_ups = db.session.scalars(select(FollowUp)).all()
+    assert len(follow_ups) == (len(partners) + 1) // 2
+    assert {f.status for f in follow_ups} == {"open"}
+    overdue = [f for f in follow_ups if f.due_at < now]
+    assert overdue, "the demo should show overdue follow-ups"
+    assert len(overdue) < len(follow_ups), "and some still to come"
+
+    counts = {model: _count(db, model) for model in
+              (User, Partner, Contact, Interaction, FollowUp, StageChange)}
+    second = _seed(app)
+    assert "already exist" in second and "Loaded" not in second
+    db.session.expire_all()
+    assert {model: _count(db, model) for model in counts} == counts  # idempotent
+
+
+@pytest.mark.parametrize("email", sorted(ACCOUNTS))
+def test_every_demo_account_signs_in_and_its_pages_render(app, db, client, email):
+    _seed(app)
+    login(client, email, README_PASSWORD)
+    for path in ("/", "/partners/", "/follow-ups/"):
+        response = client.get(path)
+        assert response.status_code == 200, (email, path, response.status_code)
+        body = response.get_data(as_text=True)
+        assert "Traceback" not in body and "Internal Server Error" not in body
+    listing = client.get("/partners/?q=SafeNet").get_data(as_text=True)
+    assert "SafeNet Technologies" in listing  # a standard partner every role may read
