@@ -217,6 +217,9 @@ def _read_lines(browser, server: str, email: str, width: int):
                             ("/partners/", ".tag")):
         page.goto(f"{server}{where}")
         found[where] = page.evaluate(LINES, selector)
+        # the matrix scrolls inside its box; the page itself never scrolls sideways
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - innerWidth")
+        assert overflow <= 0, f"{where} at {width}px is {overflow}px wider than the screen"
     page.goto(f"{server}/reports/?report=coverage")
     titles = page.evaluate("() => [...document.querySelectorAll('#coverage-matrix thead th[title]')]"
                            ".map(th => [th.querySelector('abbr').textContent, th.title,"
