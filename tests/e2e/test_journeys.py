@@ -110,7 +110,7 @@ def test_log_an_interaction_with_a_follow_up_using_only_the_keyboard(page, world
     page.keyboard.type("Send the training agenda")
     _focus_by_tab(page, "#follow_up_due")
     due = datetime.now(UTC).date()  # due today: the dashboard lists it
-    page.keyboard.type(due.strftime("%m%d%Y"))
+    page.keyboard.type(due.isoformat())  # a text field: "today", "friday", "+3d" work too
     page.keyboard.press("Control+Enter")
 
     expect(page.locator("main")).to_contain_text("Call about the joint hotline training")
