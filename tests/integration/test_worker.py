@@ -11,7 +11,8 @@ from sqlalchemy import select
 import config
 from crm.models import SiteSetting
 from tests.support import services
-from tests.support.worker import celery_worker, wait_for, worker_env
+from tests.support.wait import wait_for_log, wait_until
+from tests.support.worker import celery_worker, worker_env
 
 
 def _pong(db, token: str):
@@ -25,9 +26,12 @@ def test_task_enqueued_to_redis_is_run_by_a_real_worker(app, db, database_url, t
     env = worker_env(database_url, tmp_path, REDIS_URL=services.TEST_REDIS_URL)
     sender = Celery(broker=services.TEST_REDIS_URL)
     token = uuid.uuid4().hex
-    with celery_worker(env, queues=queue, log_path=tmp_path / "worker.log"):
+    log = tmp_path / "worker.log"
+    with celery_worker(env, queues=queue, log_path=log) as worker:
+        wait_for_log(log, "ready", worker)
         sender.send_task("tasks.misc.ping", args=[token], queue=queue)
-        assert wait_for(lambda: _pong(db, token), timeout=60), (tmp_path / "worker.log").read_text()
+        wait_until(lambda: _pong(db, token), timeout=60,
+                   message=lambda: f"the ping's row\n{log.read_text()[-3000:]}")
 
 
 def test_task_round_trips_through_the_embedded_filesystem_broker(app, db, database_url,
@@ -40,6 +44,9 @@ def test_task_round_trips_through_the_embedded_filesystem_broker(app, db, databa
     assert celery_conf["broker_url"] == "filesystem://"
     sender = Celery()
     sender.config_from_object(celery_conf)
-    with celery_worker(env, log_path=tmp_path / "worker.log"):
+    log = tmp_path / "worker.log"
+    with celery_worker(env, log_path=log) as worker:
+        wait_for_log(log, "ready", worker)
         sender.send_task("tasks.misc.ping", args=[token])
-        assert wait_for(lambda: _pong(db, token), timeout=60), (tmp_path / "worker.log").read_text()
+        wait_until(lambda: _pong(db, token), timeout=60,
+                   message=lambda: f"the ping's row\n{log.read_text()[-3000:]}")
