@@ -313,24 +313,109 @@ def test_timeline_hides_contacts_the_user_cannot_see_and_lists_staff(db, make):
     assert [c.name for c in entry.contacts] == ["Open Person", "Secret Person"]
 
 
+#: how long a thread may wait for the other at the barrier, or to finish: a hang fails
+#: the test with a message instead of stalling the suite (not a performance claim)
+RACE_TIMEOUT = 30
+
+
+def _race(monkeypatch, work) -> list:
+    """Run `work(n)` in two threads that both pass the real duplicate pre-check
+    (`contacts._email_clash`) before either inserts; returns each thread's result or
+    exception, in thread order."""
+    import threading
+
+    barrier = threading.Barrier(2, timeout=RACE_TIMEOUT)
+    real_clash = contacts._email_clash
+    checked: list[bool] = []
+
+    def clash_then_wait(*args, **kwargs):
+        found = real_clash(*args, **kwargs)  # the real check, in this thread's transaction
+        checked.append(not found)
+        barrier.wait()  # the other thread has checked too: neither has inserted yet
+        return found
+
+    monkeypatch.setattr(contacts, "_email_clash", clash_then_wait)
+    outcomes: list = [None, None]
+
+    def run(n):
+        try:
+            outcomes[n] = work(n)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(RACE_TIMEOUT)
+    assert not any(t.is_alive() for t in threads), "a racing thread did not finish"
+    assert checked == [True, True], "both threads must pass a clean pre-check before inserting"
+    return outcomes
+
+
 @pytest.mark.postgres
-def test_duplicate_contact_email_race_is_a_validation_error(db, make, monkeypatch):
-    """Another transaction commits the same email after our pre-check: the unique index
-    decides, and the caller gets a field error (not a 500)."""
-    from sqlalchemy.orm import Session
+def test_duplicate_contact_email_race_is_a_validation_error(app, db, make, monkeypatch):
+    """Two transactions add the same email at once, both after a clean pre-check: the
+    unique index decides; exactly one contact exists and the loser gets a field error."""
+    actor = make.make_user()
+    partner = make.make_partner(actor)
+    db.session.commit()
+    actor_id, partner_id = actor.id, partner.id
+
+    def add(n):
+        with app.app_context():  # its own app context, so its own session and connection
+            from crm.extensions import db as thread_db
+            from crm.models import User
+
+            try:
+                me = thread_db.session.get(User, actor_id)
+                at = thread_db.session.get(Partner, partner_id)
+                contact = contacts.create_contact(
+                    me, at, {"name": f"Racer {n}", "email": "Same@Example.org"})
+                thread_db.session.commit()
+                return contact.id
+            finally:
+                thread_db.session.rollback()
+                thread_db.session.remove()
+
+    outcomes = _race(monkeypatch, add)
+    winners = [o for o in outcomes if isinstance(o, int)]
+    losers = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert len(winners) == 1 and len(losers) == 1, outcomes
+    assert "email" in losers[0].fields
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
+
+
+@pytest.mark.postgres
+def test_duplicate_contact_email_race_through_the_web_is_never_a_500(app, db, make, client,
+                                                                      monkeypatch):
+    """The same race through two browsers posting the add-contact form at once: one
+    redirect, one form answer naming the email field, no 500, one contact."""
+    from tests.support.http import csrf_token, login
 
     actor = make.make_user()
     partner = make.make_partner(actor)
     db.session.commit()
-    with Session(db.engine) as other:
-        other.add(Contact(partner_id=partner.id, name="First", email="Same@Example.org",
-                          sensitivity="standard"))
-        other.commit()
-    # the pre-check ran before the other commit (the race window): skip it here
-    monkeypatch.setattr(contacts, "_validate", lambda *a, **k: {
-        "name": "Second", "email": "same@example.org", "sensitivity": "standard"})
-    with pytest.raises(ValidationError) as info:
-        contacts.create_contact(actor, partner, {"name": "Second"})
-    assert "email" in info.value.fields
-    db.session.rollback()
+    path = f"/partners/{partner.id}/contacts/new"
+    browsers = [app.test_client(), app.test_client()]  # empty `g` per request (client fixture)
+    tokens = []
+    for browser in browsers:
+        login(browser, actor)
+        tokens.append(csrf_token(browser, path))
+
+    def post(n):
+        response = browsers[n].post(path, data={
+            "name": f"Racer {n}", "email": "same@example.org", "sensitivity": "standard",
+            "csrf_token": tokens[n]})
+        return response.status_code, response.get_data(as_text=True)
+
+    # the requests run in threads without the test's app context: each pushes its own
+    outcomes = _race(monkeypatch, post)
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+    statuses = sorted(status for status, _ in outcomes)
+    assert statuses == [302, 422], statuses
+    (_, form), = [o for o in outcomes if o[0] == 422]
+    assert 'id="email-error"' in form
+    db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
