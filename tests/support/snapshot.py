@@ -15,7 +15,7 @@ from sqlalchemy import select
 Snapshot = dict[str, set[tuple]]
 
 #: audit actions that record a refusal; the only rows a refused request may add
-REFUSAL_ACTIONS = frozenset({"authz.forbidden"})
+REFUSAL_ACTIONS = frozenset({"authz.forbidden", "authz.not_found"})
 
 
 def _plain(value: Any) -> Any:
