@@ -154,6 +154,18 @@ def test_the_last_interaction_shown_is_the_latest_of_the_levels_the_reader_may_s
         assert got == (max(seen) if seen else None), (who, partner.id)
 
 
+@pytest.mark.parametrize("who", ["admin", "manager_asia", "collaborator", "viewer",
+                                 "inactive_admin"])
+def test_each_level_clause_on_its_own_matches_the_rule(db, world, who):
+    """`level_clause` is public: callers shortcut admins before it, it must not rely on that."""
+    people, partners, *_ = world
+    user = people[who]
+    for level in LEVELS:
+        seen = set(db.session.scalars(select(Partner.id).where(
+            access.level_clause(user, level))))
+        assert seen == {p.id for p in partners if level_ok(user, level, p)}, (who, level)
+
+
 def test_a_follow_up_knows_when_its_partner_is_hidden(db, world):
     people, partners, *_ = world
     user = people["other_staff"]  # sees standard partners, and what is assigned to them
