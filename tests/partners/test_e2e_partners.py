@@ -33,8 +33,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 
 
-def in_browser(base_url: str, viewport: tuple[int, int], steps) -> None:
-    """Run `steps(page)` in a fresh Chromium in its own thread; re-raise what it raised."""
+def in_browser(base_url: str, viewport: tuple[int, int], steps, **context_options) -> None:
+    """Run `steps(page)` in a fresh Chromium in its own thread; re-raise what it raised.
+    `context_options` go to the browser context (e.g. `java_script_enabled=False`)."""
     failure: list[BaseException] = []
 
     def run() -> None:
@@ -45,7 +46,8 @@ def in_browser(base_url: str, viewport: tuple[int, int], steps) -> None:
                 try:
                     context = chromium.new_context(
                         base_url=base_url,
-                        viewport={"width": viewport[0], "height": viewport[1]})
+                        viewport={"width": viewport[0], "height": viewport[1]},
+                        **context_options)
                     context.set_default_timeout(10_000)
                     steps(context.new_page())
                 finally:
