@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.helpers import axe_violations
 from tests.support import factories as f
 from tests.support import services
 from tests.support.wait import wait_for_http
@@ -193,11 +194,13 @@ def test_coverage_headers_and_tags_stay_on_one_line(db, server, width):
     manager = f.make_user("manager", password=f.PASSWORD)
     for sector in ("law_enforcement", "government", "intergovernmental", "travel_tourism"):
         f.make_partner(manager, country="MX", sector=sector)
-    f.make_partner(manager, name="Consejo Nacional para la Protección Integral de la Niñez",
-                   country="GT", tags=["research", "hotline", "advocacy", "trafficking"])
+    guate = f.make_partner(manager, name="Consejo Nacional para la Protección Integral de la Niñez",
+                           country="GT", sector="intergovernmental",
+                           tags=["research", "hotline", "advocacy", "trafficking"])
+    f.make_interaction(guate, manager)
     db.session.commit()
 
-    pages, titles = _in_browser(_read_lines, server, manager.email, width)
+    pages, titles, violations = _in_browser(_read_lines, server, manager.email, width)
 
     for where, cells in pages.items():
         assert cells, f"nothing measured on {where}"
@@ -205,6 +208,8 @@ def test_coverage_headers_and_tags_stay_on_one_line(db, server, width):
         assert not wrapped, f"{where} at {width}px: {wrapped}"
     # a short header names its sector in full in its title and for screen readers
     assert ["Law enf.", "Law enforcement", "Law enforcement"] in titles
+    # tables that scroll sideways on a phone can be scrolled by keyboard (axe-core)
+    assert violations == {}
 
 
 def _read_lines(browser, server: str, email: str, width: int):
@@ -224,4 +229,9 @@ def _read_lines(browser, server: str, email: str, width: int):
     titles = page.evaluate("() => [...document.querySelectorAll('#coverage-matrix thead th[title]')]"
                            ".map(th => [th.querySelector('abbr').textContent, th.title,"
                            " th.querySelector('.visually-hidden').textContent])")
-    return found, titles
+    violations = {}
+    for report in ("engagement", "followups", "silence", "coverage"):
+        page.goto(f"{server}/reports/?report={report}")
+        if serious := axe_violations(page):
+            violations[report] = serious
+    return found, titles, violations
