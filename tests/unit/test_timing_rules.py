@@ -35,8 +35,6 @@ ALLOWED: dict[tuple[str, str], str] = {
         "sleep is the server behaviour under test (SMTP_TIMEOUT cuts it), not synchronisation",
     # Files another helper of issue 20 is rewriting ("Weak tests found"); they remove their
     # entry when their file is converted.
-    ("tests/security/test_enumeration.py", "timed assertion"):
-        "issue 20: the timing comparison moves to a distribution check or the benchmark",
 }
 
 
