@@ -77,3 +77,19 @@ def test_badges_carry_the_explanation(client, db, make, login_as):
     # the health filter offers the four levels
     for state in HEALTH_STATES:
         assert f'<option value="{state}"' in listing
+
+
+def test_the_api_filter_takes_the_new_words_and_refuses_the_old(client, db, make):
+    from crm.services.accounts import tokens
+
+    user = make.make_user()
+    make.make_partner(user, name="Fresh Org")
+    _row, token = tokens.create_token(user, "test")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    new = client.get("/api/v1/partners?health=new", headers=headers)
+    assert new.status_code == 200 and [p["name"] for p in new.get_json()["items"]] == ["Fresh Org"]
+    old = client.get("/api/v1/partners?health=dormant", headers=headers)
+    assert old.status_code == 422 and "health" in old.get_json()["error"]["fields"]
+    for sort in ("owner", "-sector", "country"):
+        assert client.get(f"/api/v1/partners?sort={sort}", headers=headers).status_code == 200
