@@ -118,3 +118,32 @@ def test_tampered_or_expired_unsubscribe_links_are_refused(app, db, make, client
     assert r.status_code == 400 and b"expired" in r.data
     db.session.expire_all()
     assert db.session.get(User, user.id).digest_frequency == "weekly"
+
+
+def test_preview_frame_is_sandboxed_and_its_links_open_a_new_tab(app, db, client, login_as):
+    """A link clicked inside the preview must not load the app in the frame (which the
+    page's own X-Frame-Options would refuse, showing a broken frame)."""
+    from html.parser import HTMLParser
+
+    class Frames(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found: list[dict] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "iframe":
+                self.found.append(dict(attrs))
+
+    net = ds.build()
+    login_as(net.alice)
+    page = client.get("/settings/digest/preview")
+    assert page.headers["X-Frame-Options"].upper() == "DENY"
+    parser = Frames()
+    parser.feed(page.get_data(as_text=True))
+    [frame] = parser.found
+    assert "src" not in frame
+    sandbox = set(frame["sandbox"].split())
+    assert {"allow-popups", "allow-popups-to-escape-sandbox"} <= sandbox
+    assert not sandbox & {"allow-scripts", "allow-same-origin", "allow-top-navigation"}
+    assert frame["srcdoc"].startswith('<base target="_blank">')
+    assert "Unsubscribe from digests" in frame["srcdoc"]

@@ -19,8 +19,6 @@ from crm.mail import outbox_dir
 
 bp = Blueprint("dev", __name__)
 _NAME = re.compile(r"^[0-9T]+-[0-9a-f]{8}\.eml$")
-#: prepended to the HTML part shown in the frame: a click opens the link in a new tab
-_LINKS_IN_NEW_TAB = '<base target="_blank">'
 #: configurations in which the outbox may exist at all
 DEV_CONFIGS = frozenset({"development", "test"})
 
@@ -55,12 +53,9 @@ def message(name: str):
     msg = _parse(path)
     text_part = msg.get_body(preferencelist=("plain",))
     html_part = msg.get_body(preferencelist=("html",))
-    # The HTML part is shown in a sandboxed iframe's `srcdoc` (escaped as an attribute by
-    # Jinja): no scripts, an opaque origin, and the page keeps `X-Frame-Options: DENY` —
-    # a frame loaded from a URL of the app would be refused by that header. Links open in
-    # a new tab (`<base target>`), since the app cannot be shown inside the frame either.
+    # The HTML part is shown in a sandboxed frame (templates/_email_frame.html).
     return render_template(
         "dev/message.html", name=name, msg=msg,
         text=text_part.get_content() if text_part else "",
-        html=(_LINKS_IN_NEW_TAB + html_part.get_content()) if html_part else "",
+        html=html_part.get_content() if html_part else "",
     )
