@@ -72,7 +72,8 @@ def test_a_worker_whose_rows_were_claimed_again_sends_nothing(app, db):
     # fenced: the attempt is no longer ours — read from the database, not this session's copy
     assert deliveries.lock_for_send(mine) == []
     assert deliveries.lock_for_send(mine, ids[:1]) == []
-    db.session.rollback()  # the fenced worker's task ends (its lock held the rows till now)
+    # … and, still inside its transaction, it holds no lock that would make the rightful
+    # owner skip the rows (the fence is in lock_for_send's WHERE clause)
     with other_worker(app) as session:
         rows = deliveries.lock_for_send(theirs, ids)  # (their rows left that session)
         assert [r.id for r in rows] == ids
