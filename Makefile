@@ -43,8 +43,7 @@ bench: install
 MUTANTS ?= "crm.services.access.*" "crm.services.deliveries.x__locked*" \
 	"crm.services.deliveries.x_claim*" "crm.services.deliveries.x_lock_for_send*" \
 	"crm.services.deliveries.x_skip*" "crm.services.deliveries.x_is_skipped*" \
-	"crm.services.deliveries.x_mark_*" "crm.services.deliveries.x__fail*" \
-	"crm.services.deliveries.x_requeue_stuck*"
+	"crm.services.deliveries.x_mark_*" "crm.services.deliveries.x__fail*"
 mutation: install
 	rm -rf mutants
 	nice -n 19 $(BIN)/mutmut run --max-children 2 $(MUTANTS)

@@ -106,8 +106,15 @@ def test_claim_takes_only_the_ids_asked_for_in_id_order(app, db):
     db.session.commit()
     claimed = deliveries.claim(ids[::-1], max_attempts=5, new_message_id=_new_id)
     assert claimed.ids == ids  # locks are taken in one order by every worker
-    assert [r.id for r in deliveries.lock_for_send(claimed)] == ids
+    db.session.commit()
+    for delivery_id in reversed(ids):  # heap order 3, 2, 1 before the send lock
+        db.session.get(Delivery, delivery_id).recipient_email = "again@example.org"
+        db.session.flush()
+    db.session.commit()
+    assert [r.id for r in deliveries.lock_for_send(claimed, ids)] == ids
     db.session.rollback()
+    db.session.query(Delivery).update({"status": "queued", "attempts": 0})
+    db.session.commit()
     only = deliveries.claim(ids[1:2], max_attempts=5, new_message_id=_new_id)
     assert only.ids == ids[1:2]
     db.session.flush()

@@ -297,3 +297,20 @@ def test_dates_are_distinct_per_level():
     """The table's premise: one date per level, so each reader's answer names its levels."""
     assert len(set(DATES.values())) == len(DATES)
     assert max(DATES.values()) - min(DATES.values()) > timedelta(days=30)
+
+
+def test_partner_hidden_stays_right_when_the_follow_up_is_refreshed(db, world):
+    """Reloaded after a commit, `partner_hidden` is computed without the statement's joined
+    partner: collaborating on some other partner must not unhide this one."""
+    people, partners, *_ = world
+    user = people["collaborator"]
+    lone = next(p for p in partners if p.sensitivity == "restricted" and not COLLABORATORS[p.id])
+    assigned = f.make_follow_up(lone, user, title="handed over")
+    db.session.commit()
+    loaded = access.get_visible(user, FollowUp, assigned.id)  # the assignee exception
+    assert loaded.partner_hidden is True
+    db.session.commit()  # expires it: the next read refreshes with the same options
+    assert loaded.title == "handed over" and loaded.partner_hidden is True
+    # the expression is self-contained: right even where no partner is joined
+    alone = select(FollowUp.id, access._partner_hidden(user)).where(FollowUp.id == assigned.id)
+    assert db.session.execute(alone).one()[1] is True
