@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, func, or_
 
 from crm.lib import timeutil
-from crm.models import Partner
+from crm.models import Partner, enums
 from crm.models.enums import HEALTH_STATES
 
 from .errors import ValidationError
@@ -53,6 +53,24 @@ class Thresholds:
 
     def for_sector(self, sector: str) -> tuple[int, int]:
         return tuple(self.per_sector.get(sector, self.default))  # type: ignore[return-value]
+
+    def meanings(self) -> dict[str, str]:
+        """What each state means with these numbers, for the dashboard's health boxes
+        (the partner badges say it for one partner: `Health.explanation`)."""
+        cadence, lapsed = self.default
+        exceptions = "; ".join(
+            f"{enums.label(sector).lower()}: {c} and {lapse}"
+            for sector, (c, lapse) in sorted(self.per_sector.items()) if (c, lapse) != self.default)
+        numbers = f"{cadence} days, lapsed after {lapsed}"
+        if exceptions:
+            numbers += f" ({exceptions})"
+        return {
+            "new": "Added recently and not contacted yet: within its sector's cadence "
+                   "since it was added.",
+            "engaged": f"An interaction within its sector's cadence ({numbers}).",
+            "cooling": "No interaction for longer than its sector's cadence.",
+            "lapsed": "No interaction for longer than its sector's lapse limit.",
+        }
 
 
 DEFAULT = Thresholds()

@@ -150,3 +150,16 @@ def test_service_month_keys():
 
     keys = dashboard.last_months(datetime(2025, 2, 10, tzinfo=UTC), 3)
     assert keys == ["2024-12", "2025-01", "2025-02"]
+
+
+def test_health_boxes_say_what_each_state_means_with_the_configured_numbers(
+        app, db, client, login_as, net, monkeypatch):
+    monkeypatch.setitem(app.config, "HEALTH_THRESHOLDS", {"law_enforcement": (30, 75)})
+    monkeypatch.setitem(app.config, "HEALTH_DEFAULT_THRESHOLDS", (45, 100))
+    login_as(net.alice)
+    page = client.get("/").get_data(as_text=True)
+    assert "What do these mean?" in page
+    assert "45 days, lapsed after 100 (law enforcement: 30 and 75)" in page
+    for state in ("new", "engaged", "cooling", "lapsed"):
+        assert f'aria-describedby="health-meaning-{state}"' in page
+        assert f'id="health-meaning-{state}"' in page

@@ -31,6 +31,7 @@ def index():
         work=dashboard.my_follow_ups(user),
         recent=dashboard.my_recent_interactions(user),
         health=dashboard.my_health(user, thresholds=_thresholds()),
+        health_meanings=_thresholds().meanings(),
         attention=dashboard.my_needing_attention(user, thresholds=_thresholds()),
         monthly=dashboard.interactions_by_month(user),
         stages=dashboard.partners_by_stage(user),
