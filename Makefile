@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench e2e mutation clean
+.PHONY: install run test lint bench e2e mutation screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -48,6 +48,10 @@ mutation: install
 	rm -rf mutants
 	nice -n 19 $(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/mutmut results
+
+## make screenshots: refresh docs/screenshots from the demo data (headless Chromium)
+screenshots: install
+	$(BIN)/python -m tests.e2e.screenshots
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache mutants
