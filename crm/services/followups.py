@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from crm.extensions import db
@@ -363,15 +363,26 @@ def team_overdue(user: User, now: datetime | None = None,
     A manager with a region scope sees the overdue items of partners in that region.
     Two statements (the page and the count) whatever the number of rows.
     """
+    stmt = _team_overdue(user, now)
+    total = db.session.scalar(stmt.with_only_columns(func.count(FollowUp.id))) or 0
+    items = db.session.scalars(_with_people(stmt).limit(limit)).unique().all()
+    return list(items), total
+
+
+def team_overdue_count(user: User, now: datetime | None = None) -> int:
+    """The heading of the team's overdue list, refreshed after an action on one of its rows."""
+    stmt = _team_overdue(user, now)
+    return db.session.scalar(stmt.with_only_columns(func.count(FollowUp.id))) or 0
+
+
+def _team_overdue(user: User, now: datetime | None) -> Select:
     if user.role not in ("manager", "admin"):
         raise access.Forbidden("managers and admins only")
     start_today = group_bounds(now or timeutil.now_utc(), user.timezone)[0]
     stmt = _open(user).where(FollowUp.due_at < start_today)
     if user.role == "manager" and user.region_scope:
         stmt = stmt.where(Partner.region == user.region_scope)
-    total = db.session.scalar(stmt.with_only_columns(func.count(FollowUp.id))) or 0
-    items = db.session.scalars(_with_people(stmt).limit(limit)).unique().all()
-    return list(items), total
+    return stmt
 
 
 def assignable_users() -> list[User]:

@@ -17,7 +17,7 @@ from crm.lib import timeutil
 from crm.models import AuditEvent, FollowUp
 from crm.services import followups
 from crm.services.errors import ConflictError
-from tests.support.http import csrf_token
+from tests.support.http import csrf_token, login
 
 HX = {"HX-Request": "true"}
 
@@ -115,6 +115,29 @@ def test_from_another_page_only_the_nav_badge_comes_back(client, db, mine, login
                        data={"csrf_token": token}, headers=HX).get_data(as_text=True)
     assert set(_oob(body)) == {"nav-followups-count"}  # no stray targets on the team page
     assert _nav(body) == (3, 2)
+
+
+def test_on_the_team_page_the_team_total_comes_back_too(app, client, db, make, mine, login_as):
+    user, items = mine
+    manager = make.make_user("manager", timezone="UTC")
+    db.session.commit()
+    login_as(manager)
+    page = client.get("/follow-ups/?scope=team").get_data(as_text=True)
+    assert re.search(r'id="team-overdue-total"[^>]*>2<', page)
+    assert 'name="view" value="team"' in page
+    token = csrf_token(client, "/follow-ups/?scope=team")
+    body = client.post(f"/follow-ups/{items['late1'].id}/complete",
+                       data={"csrf_token": token, "view": "team"},
+                       headers=HX).get_data(as_text=True)
+    assert _oob(body)["team-overdue-total"] == "1"
+    # a staff member cannot ask for the team count by posting view=team
+    staff = app.test_client()
+    login(staff, user)
+    token = csrf_token(staff, "/follow-ups/")
+    body = staff.post(f"/follow-ups/{items['late2'].id}/complete",
+                       data={"csrf_token": token, "view": "team"},
+                       headers=HX).get_data(as_text=True)
+    assert "team-overdue-total" not in body
 
 
 def test_undo_reopens_audited_and_counts_come_back(client, db, mine, login_as):

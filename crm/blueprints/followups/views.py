@@ -137,7 +137,10 @@ def _done(fu: FollowUp, message: str, status: int = 200, *, undo: bool = False):
                                ok=status < 400, undo=undo and status < 400,
                                undo_seconds=UNDO_SECONDS, action_form=ActionForm(),
                                now=timeutil.now_utc(), counts_view=view,
-                               counts=followups.counts(current_user))
+                               counts=followups.counts(current_user),
+                               team_total=(followups.team_overdue_count(current_user)
+                                           if view == "team" and current_user.role
+                                           in ("manager", "admin") else None))
     flash(message, "success" if status < 400 else "danger")
     return redirect(safe_next(request.form.get("next")) or url_for("followups.index"))
 
