@@ -4,6 +4,7 @@ from .audit import AuditEvent
 from .contact import Contact
 from .delivery import Delivery
 from .followup import FollowUp
+from .idempotency import IdempotencyKey
 from .imports import ImportJob
 from .interaction import Interaction, interaction_contacts, interaction_staff
 from .partner import Partner, PartnerTag, StageChange, partner_collaborators
@@ -16,6 +17,7 @@ __all__ = [
     "Contact",
     "Delivery",
     "FollowUp",
+    "IdempotencyKey",
     "ImportJob",
     "Interaction",
     "Partner",

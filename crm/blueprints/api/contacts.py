@@ -18,6 +18,7 @@ from .helpers import (
     visible,
     with_etag,
 )
+from .idempotent import REPLAYED_HEADER, idempotent
 from .partners import load as load_partner
 from .records import get_and_patch
 from .schemas import ContactIn, ContactOut, ContactPatch, PageArgs, list_schema
@@ -44,8 +45,9 @@ def list_contacts(args: dict, partner_id: int):
 
 
 @bp.route("/partners/<int:partner_id>/contacts", methods=["POST"], tags=["contacts"])
+@idempotent(bp)
 @bp.arguments(ContactIn)
-@bp.response(201, ContactOut, headers=ETAG_HEADER)
+@bp.response(201, ContactOut, headers={**ETAG_HEADER, **REPLAYED_HEADER})
 @documented_errors(bp, *WRITE_ERRORS)
 def create_contact(data: dict, partner_id: int):
     """Add a contact (sensitivity defaults to the partner's, never lower)."""

@@ -18,6 +18,7 @@ from .helpers import (
     visible,
     with_etag,
 )
+from .idempotent import REPLAYED_HEADER, idempotent
 from .partners import load as load_partner
 from .schemas import FollowUpCreate, FollowUpFilters, FollowUpOut, FollowUpSnooze, list_schema
 
@@ -47,8 +48,9 @@ def list_follow_ups(args: dict):
 
 
 @bp.route("/follow-ups", methods=["POST"], tags=["follow-ups"])
+@idempotent(bp)
 @bp.arguments(FollowUpCreate)
-@bp.response(201, FollowUpOut, headers=ETAG_HEADER)
+@bp.response(201, FollowUpOut, headers={**ETAG_HEADER, **REPLAYED_HEADER})
 @documented_errors(bp, *WRITE_ERRORS)
 def create_follow_up(data: dict):
     """Create a follow-up for a partner (assignee defaults to you)."""

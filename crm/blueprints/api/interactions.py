@@ -20,6 +20,7 @@ from .helpers import (
     visible,
     with_etag,
 )
+from .idempotent import REPLAYED_HEADER, idempotent
 from .partners import load as load_partner
 from .records import get_and_patch
 from .schemas import (
@@ -65,8 +66,9 @@ def list_interactions(args: dict):
 
 
 @bp.route("/interactions", methods=["POST"], tags=["interactions"])
+@idempotent(bp)
 @bp.arguments(InteractionIn)
-@bp.response(201, InteractionOut, headers=ETAG_HEADER)
+@bp.response(201, InteractionOut, headers={**ETAG_HEADER, **REPLAYED_HEADER})
 @documented_errors(bp, *WRITE_ERRORS)
 def create_interaction(data: dict):
     """Log an interaction; `follow_up` is created in the same transaction."""

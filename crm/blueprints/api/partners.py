@@ -19,6 +19,7 @@ from .helpers import (
     visible,
     with_etag,
 )
+from .idempotent import REPLAYED_HEADER, idempotent
 from .records import get_and_patch
 from .schemas import PartnerFilters, PartnerIn, PartnerOut, PartnerPatch, list_schema
 
@@ -53,8 +54,9 @@ def list_partners(args: dict):
 
 
 @bp.route("/partners", methods=["POST"], tags=["partners"])
+@idempotent(bp)
 @bp.arguments(PartnerIn)
-@bp.response(201, PartnerOut, headers=ETAG_HEADER)
+@bp.response(201, PartnerOut, headers={**ETAG_HEADER, **REPLAYED_HEADER})
 @documented_errors(bp, *WRITE_ERRORS)
 def create_partner(data: dict):
     """Create a partner (owner defaults to you)."""
