@@ -106,6 +106,9 @@ class LogInteractionForm(InteractionForm):
     follow_up_assignee_id = SelectField("Assignee", coerce=_int_or_none, choices=[],
                                         validate_choice=False, validators=[Optional()])
     submit = SubmitField("Save interaction")
+    #: one-time form key (crm/services/idempotency.py): a double-click or a resubmitted
+    #: form logs the interaction once
+    form_key = HiddenField()
 
     #: service error keys → form fields (crm.forms.errors.show_service_errors)
     FIELD_FOR_ERROR = {"follow_up.title": "follow_up_title", "follow_up.due_at": "follow_up_due",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -70,6 +71,11 @@ def check_key(raw: str) -> str:
     return raw
 
 
+def new_form_key() -> str:
+    """A fresh one-time key for a web form's hidden field."""
+    return secrets.token_urlsafe(24)
+
+
 def fingerprint(method: str, path: str, body: Any) -> str:
     """SHA-256 of method, path and the canonical JSON body (key order and spacing ignored)."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -104,7 +110,8 @@ def claim(user_id: int, token_id: int | None, key: str, request_hash: str, *,
                 _limit_wait(lock_timeout_ms)
                 db.session.add(row)
                 db.session.flush()
-            _limit_wait(None)
+            if lock_timeout_ms is not None:
+                _limit_wait(None)
             return row
         except IntegrityError:
             pass  # taken (and committed) by an earlier request: read its answer below

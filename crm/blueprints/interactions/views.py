@@ -8,6 +8,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -24,7 +25,7 @@ from crm.forms.errors import show_service_errors
 from crm.forms.interactions import NOW, WHEN_FORMAT, EditInteractionForm, LogInteractionForm
 from crm.lib import timeutil
 from crm.models import Interaction, Partner
-from crm.services import access, audit, followups, interactions
+from crm.services import access, audit, followups, idempotency, interactions
 from crm.services.accounts import directory as people
 from crm.services.errors import ValidationError
 
@@ -140,6 +141,32 @@ def _entry_url(interaction: Interaction) -> str:
     return f"{partner_page_url(interaction.partner_id)}#interaction-{interaction.id}"
 
 
+def _claim_form_key(form: LogInteractionForm, partner: Partner | None):
+    """Claim the posted one-time form key → (the claimed row or None, a response or None).
+
+    A resubmitted form (a double-click, Back and send again) answers the first submission's
+    redirect with "Already saved"; a form without a usable key is simply not deduplicated.
+    """
+    try:
+        key = idempotency.check_key(form.form_key.data or "")
+    except idempotency.InvalidKey:
+        return None, None
+    try:
+        claimed = idempotency.claim(
+            current_user.id, None, key, idempotency.fingerprint("POST", request.path, None),
+            lock_timeout_ms=current_app.config.get("IDEMPOTENCY_WAIT_MS", 10_000))
+    except idempotency.InProgress:
+        flash("Your first click is still being saved: look at the partner's timeline "
+              "before you send it again.", "warning")
+        return None, redirect(partner_page_url(partner.id) if partner
+                              else url_for("interactions.new"))
+    if isinstance(claimed, idempotency.Answer):
+        flash("Already saved: this interaction was logged once, when you first sent the form.",
+              "info")
+        return None, redirect(claimed.headers["Location"])
+    return claimed, None
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @writer_required
 def new():
@@ -154,6 +181,13 @@ def new():
         form.partner_id.data = partner.id if partner else None
         form.occurred_at.data = NOW
         form.follow_up_assignee_id.data = current_user.id
+    claimed = None
+    if form.is_submitted():
+        claimed, earlier = _claim_form_key(form, partner)
+        if earlier is not None:
+            return earlier
+    if not form.form_key.data:
+        form.form_key.data = idempotency.new_form_key()
     saved, interaction, status = _save(
         form, lambda: interactions.log_interaction(
             current_user, partner, _service_data(form), _follow_up_data(form)),
@@ -161,6 +195,8 @@ def new():
             current_user, partner, _service_data(form), _follow_up_data(form))))
     if saved:
         flash(f"Interaction with {partner.name} saved.", "success")
+        if claimed is not None:
+            idempotency.record(claimed, 302, "", {"Location": _entry_url(interaction)})
         return redirect(_entry_url(interaction))
     _fill_colleagues(form)
     return render_template(
