@@ -2,16 +2,24 @@
 
 Every handler rolls back (crm.uow.rollback): an error answer keeps nothing the request
 wrote, even when it was raised before the view ran (a rate limit, a before_request check).
+
+The database down (restarting, failing over, unreachable) answers 503 with Retry-After:
+a standalone page that touches no table (base.html loads the signed-in user), or the
+API's JSON envelope. The engine's `pool_pre_ping` (config) replaces the dead connections
+once it is back, so the app recovers without a restart.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from contextlib import suppress
+
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask.globals import request_ctx
 from flask_login import current_user
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from crm import uow
+from crm import input_guard, uow
 from crm.services import audit
 from crm.services.access import Forbidden, NotVisible
 
@@ -26,6 +34,37 @@ def _render(status: int, code: str, message: str):
     if _wants_json():
         return jsonify({"error": {"code": code, "message": message, "fields": {}}}), status
     return render_template("errors/error.html", status=status, message=message), status
+
+
+#: seconds a client is told to wait before trying again while the database is down
+RETRY_AFTER_SECONDS = 30
+UNAVAILABLE = "The database is not answering right now. Please try again in a minute."
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """An error that means the database cannot be reached (not a bug in a query)."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def unavailable(exc: Exception):
+    """503 + Retry-After for a database outage: JSON under /api, else a page with no query."""
+    current_app.logger.warning("database unavailable: %s", exc)
+    g.database_down = True  # after_request hooks must not load the signed-in user now
+    with suppress(Exception):  # the rollback may fail too on a dead connection
+        uow.rollback()
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if _wants_json() or request_ctx.url_adapter is None:
+        response = jsonify({"error": {"code": "service_unavailable", "message": UNAVAILABLE,
+                                      "fields": {}}})
+    else:
+        # the template alone, without context processors: Flask-Login's would load the
+        # signed-in user from the very database that is down
+        page = current_app.jinja_env.get_template("errors/unavailable.html")
+        response = Response(page.render(message=UNAVAILABLE), mimetype="text/html")
+    response.status_code = 503
+    response.headers.update(headers)
+    return response
 
 
 def record_refusal(action: str, exc: Exception, actor_id: int | None = None) -> None:
@@ -46,6 +85,8 @@ def record_refusal(action: str, exc: Exception, actor_id: int | None = None) -> 
 
 
 def init_app(app: Flask) -> None:
+    input_guard.init_app(app)
+
     @app.errorhandler(NotVisible)
     def not_visible(exc):
         record_refusal("authz.not_found", exc)
@@ -64,8 +105,12 @@ def init_app(app: Flask) -> None:
         response = _render(exc.code or 500, code, exc.description or exc.name)
         return response
 
+    app.register_error_handler(OperationalError, unavailable)
+
     @app.errorhandler(Exception)
     def server_error(exc: Exception):
+        if database_unavailable(exc):
+            return unavailable(exc)
         app.logger.exception("unhandled error", exc_info=exc)
         uow.rollback()
         return _render(500, "internal_error",

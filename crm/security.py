@@ -214,7 +214,9 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
-        private = current_user.is_authenticated or request.blueprint == "auth"
+        # the database down (crm.http_errors.unavailable): no user to load, never cache
+        private = (g.get("database_down") or current_user.is_authenticated
+                   or request.blueprint == "auth")
         if not request.path.startswith("/static/") and private:
             response.headers["Cache-Control"] = "no-store"
         if is_token_link_endpoint(app, request.endpoint):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Flask
@@ -15,6 +16,7 @@ from crm.models import Delivery, FollowUp, User
 from crm.services import deliveries
 from tests.reminders.helpers import local
 from tests.support.factories import make_partner, password_hash
+from tests.support.wait import wait_until
 
 #: the due day of every seeded follow-up, and the sweep moment that reminds them
 DAY = (2025, 9, 17)
@@ -66,3 +68,23 @@ class Requeuer:
         count = sum(len(ids) for ids in stuck)
         self.requeued += count
         return count
+
+
+def until_all_sent(requeue: Requeuer, queue_length: Callable[[], int], expected: int,
+                   describe: Callable[[], str], timeout: float = 180) -> None:
+    """Wait until `expected` rows are `sent`. Whenever the broker's queue is empty and the
+    ledger did not move for one poll, what is left was lost with a killed worker or a
+    failed task: the stuck-row requeue enqueues it again (as the next sweep would)."""
+    seen: list[Counter] = []
+
+    def all_sent() -> bool:
+        now = statuses()
+        if now["sent"] == expected:
+            return True
+        if queue_length() == 0 and seen and seen[-1] == now:
+            requeue()
+        seen.append(now)
+        return False
+
+    wait_until(all_sent, timeout=timeout, interval=1.0,
+               message=lambda: f"{expected} sent: {statuses()}\n{describe()}")

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from crm.jobs import run_reminder_sweep
 from crm.models import Delivery, User
-from tests.chaos.helpers import SWEEP_AT, Requeuer, seed, statuses
+from tests.chaos.helpers import SWEEP_AT, Requeuer, seed, statuses, until_all_sent
 from tests.reminders.helpers import rows
 from tests.support.wait import wait_for_log, wait_until
 from tests.support.worker import celery_worker
@@ -65,24 +65,11 @@ def test_1000_reminders_while_the_worker_is_sigkilled_every_2_seconds_for_30_sec
     at_the_last_kill = Counter(statuses())
 
     requeue = Requeuer(app)
-    seen: list[Counter] = []
-
-    def drained() -> bool:
-        now = statuses()
-        if now["sent"] == REMINDERS:
-            return True
-        # the queue is empty and nothing moved for a poll: what is left was lost with a
-        # killed worker (its unacknowledged task) -> the stuck-row requeue sends it again
-        if broker.client().llen("celery") == 0 and seen and seen[-1] == now:
-            requeue()
-        seen.append(now)
-        return False
-
     log = tmp_path / "worker-last.log"
     with celery_worker(env, log_path=log, concurrency=2) as worker:  # never killed
         wait_for_log(log, "ready", worker)
-        wait_until(drained, timeout=180, interval=1.0,
-                   message=lambda: f"{REMINDERS} sent: {statuses()}\n{_logs(tmp_path)}")
+        until_all_sent(requeue, lambda: broker.client().llen("celery"), REMINDERS,
+                       lambda: _logs(tmp_path))
 
     ledger = rows(db)
     ids = sink.handler.message_ids()

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from crm import uow
 from crm.extensions import limiter
-from crm.http_errors import record_refusal
+from crm.http_errors import database_unavailable, record_refusal, unavailable
 from crm.services.access import Forbidden, NotVisible
 from crm.services.errors import ConflictError, ValidationError
 
@@ -33,6 +33,7 @@ CODES = {
     422: "validation_error",
     429: "rate_limited",
     500: "internal_error",
+    503: "service_unavailable",
 }
 
 
@@ -128,6 +129,8 @@ def _forbidden(exc: Forbidden):
 
 
 def _server_error(exc: Exception):
+    if database_unavailable(exc):  # the database down: 503 + Retry-After, not a 500
+        return unavailable(exc)
     current_app.logger.exception("api: unhandled error", exc_info=exc)
     uow.rollback()
     return error_response(500, "Something went wrong on our side. It has been logged.")
