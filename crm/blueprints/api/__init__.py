@@ -40,7 +40,11 @@ def spec_kwargs() -> dict:
             "Authenticate with a personal token: `Authorization: Bearer <token>` "
             "(create one on /settings/tokens or with `flask --app crm crm create-token EMAIL`). "
             "Lists answer {items, total, page, per_page}; errors answer "
-            "{error: {code, message, fields}}; times are ISO 8601 with an offset.")},
+            "{error: {code, message, fields}}; times are ISO 8601 with an offset. "
+            "The create operations (POST partners, interactions, follow-ups, contacts) accept "
+            "an `Idempotency-Key` header: a retry with the same key and body within 24 hours "
+            "answers the first answer again (`Idempotent-Replayed: true`) and creates nothing; "
+            "the same key with another body answers 422. Keys are per token.")},
         "security": [{"bearerAuth": []}],
     }
 
