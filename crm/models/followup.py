@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, Integer, String, true
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from crm.extensions import db
@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from .user import User
 
 
+#: open, and some reminder of the current due time not yet settled (the partial index's
+#: predicate; the sweep's WHERE repeats it so the planner uses the index)
+REMINDERS_PENDING = ("status = 'open' AND (reminder_stage < 3 OR reminded_due_at IS NULL"
+                     " OR reminded_due_at <> due_at)")
+
+
 class FollowUp(db.Model):
     __tablename__ = "follow_ups"
     __table_args__ = (
@@ -27,6 +33,10 @@ class FollowUp(db.Model):
         Index("ix_follow_ups_assignee_status_due", "assignee_id", "status", "due_at"),
         Index("ix_follow_ups_status_due", "status", "due_at"),
         Index("ix_follow_ups_partner_due", "partner_id", "due_at"),
+        # the reminder sweep's candidates: open follow-ups not yet reminded of everything
+        # for their current due time (crm.services.reminders.pending)
+        Index("ix_follow_ups_reminders_pending", "due_at",
+              postgresql_where=text(REMINDERS_PENDING), sqlite_where=text(REMINDERS_PENDING)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +58,10 @@ class FollowUp(db.Model):
     #: effective sensitivity: never below its partner's and its interaction's (raised with
     #: them by the services), settable higher; `access.visible_follow_ups` applies it
     sensitivity: Mapped[str] = mapped_column(String(20), default="standard")
+    #: how many of the reminders (due day, overdue, escalation) the sweep has settled for
+    #: the due time in `reminded_due_at`; a new due_at (snooze, reschedule) re-arms them all
+    reminder_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    reminded_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

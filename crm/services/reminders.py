@@ -9,9 +9,19 @@ contains the due time (so snoozing or rescheduling re-arms them):
   (or, if the assignee is the owner or there is none, to the managers whose region scope
   covers the partner, else to the admins).
 
+Nothing is dropped (issue 14): every open follow-up gets each reminder whose moment has
+come, at the first sweep at or after that moment, however late (an outage, an import of
+old follow-ups); the due-day reminder is skipped when the follow-up is already overdue
+the first time a sweep sees it. `follow_ups.reminder_stage` / `reminded_due_at` record how
+many of the three the sweep has settled for which due time (a new due time re-arms them);
+the ledger's dedupe keys keep each reminder to one row whatever happens to the marker.
+
 A sweep is a handful of statements whatever the number of follow-ups: one SELECT of the
-candidates in bounded windows, one SELECT of the possible escalation recipients, one
-compiled INSERT … ON CONFLICT DO NOTHING RETURNING id, batch_key run as an executemany.
+candidates (the partial index ix_follow_ups_reminders_pending: open follow-ups with a
+reminder still to settle, never the closed or fully reminded ones), one SELECT of the
+possible escalation recipients (only when something escalates), one compiled
+INSERT … ON CONFLICT DO NOTHING RETURNING id, batch_key and one compiled UPDATE of the
+markers, each run as an executemany.
 All rows for one recipient in one sweep share a batch key and go out as one email (the
 renderer below). The email names records only as crm.services.outside allows: a restricted
 follow-up is "a follow-up with a restricted partner" and a link, whoever the recipient.
@@ -24,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from crm import mail, urls
@@ -34,8 +44,6 @@ from crm.models import Delivery, FollowUp, Partner, User
 from crm.services import access, deliveries, followups, outside
 
 KINDS = ("reminder_due", "reminder_overdue", "reminder_escalation")
-#: a sweep that was down catches up reminders whose moment passed at most this long ago
-CATCH_UP = timedelta(days=2)
 #: the purpose of the signed action links in reminder emails
 LINK_PURPOSE = "follow-up-action"
 ACTIONS = ("done", "snooze")
@@ -78,37 +86,53 @@ def batch_key(recipient_id: int, now: datetime) -> str:
     return f"reminders:{recipient_id}:{now:%Y%m%dT%H%M}"
 
 
-def _window_open(moment: datetime, now: datetime, until: datetime | None = None) -> bool:
-    return moment <= now < min(moment + CATCH_UP, until or moment + CATCH_UP)
+def _pending():
+    """The partial index's predicate (crm.models.followup.REMINDERS_PENDING), as a clause."""
+    return and_(FollowUp.status == "open",
+                or_(FollowUp.reminder_stage < len(KINDS), FollowUp.reminded_due_at.is_(None),
+                    FollowUp.reminded_due_at != FollowUp.due_at))
 
 
-def _candidates(now: datetime, escalation_days: int):
-    """Open, unsnoozed follow-ups of active assignees whose reminder windows may be open."""
+def _candidates_stmt(now: datetime) -> Select:
+    """Open follow-ups of active assignees with a reminder to settle whose first moment may
+    have come: read through ix_follow_ups_reminders_pending, however old they are."""
     assignee = aliased(User)
     owner = aliased(User)
-    soon = now + timedelta(days=1)
-    recent = now - CATCH_UP - timedelta(days=2)
-    esc = timedelta(days=escalation_days)
     stmt = (
         select(FollowUp.id, FollowUp.due_at, FollowUp.snoozed_until, FollowUp.assignee_id,
-               assignee.timezone,
+               FollowUp.reminder_stage, FollowUp.reminded_due_at, assignee.timezone,
                Partner.owner_id, owner.active, Partner.region)
         .join(assignee, assignee.id == FollowUp.assignee_id)
         .join(Partner, Partner.id == FollowUp.partner_id)
         .outerjoin(owner, owner.id == Partner.owner_id)
         .where(
-            FollowUp.status == "open",
+            _pending(),
+            # the due-day moment is at most a day after due_at, whatever the zone
+            FollowUp.due_at <= now + timedelta(days=1),
             assignee.active.is_(True),
             # snoozed to a later day: nothing yet (the exact day is checked in Python)
             or_(FollowUp.snoozed_until.is_(None),
                 FollowUp.snoozed_until <= now + timedelta(days=1)),
-            or_(
-                and_(FollowUp.due_at <= soon, FollowUp.due_at >= recent),
-                and_(FollowUp.due_at <= soon - esc, FollowUp.due_at >= recent - esc),
-            ),
         )
+        .order_by(FollowUp.id)  # concurrent sweeps lock rows in one order
     )
-    return db.session.execute(stmt).all()
+    return stmt
+
+
+def _candidates(now: datetime) -> list:
+    return list(db.session.execute(_candidates_stmt(now)).all())
+
+
+def owed(moments: Schedule, now: datetime, settled: int) -> tuple[int, list[str]]:
+    """(stage reached at `now`, the kinds to send now) given `settled` kinds already settled.
+
+    The stage is how many of the three moments have come. Every kind whose moment has come
+    and is not settled goes out now, except the due-day reminder once the follow-up is
+    overdue (it is settled unsent: "overdue" says more).
+    """
+    reached = sum(moment <= now for moment in (moments.due, moments.overdue, moments.escalation))
+    kinds = [KINDS[i] for i in range(settled, reached) if i > 0 or reached == 1]
+    return max(reached, settled), kinds
 
 
 def _escalation_recipients(owner_id: int | None, owner_active: bool | None, assignee_id: int,
@@ -121,22 +145,32 @@ def _escalation_recipients(owner_id: int | None, owner_active: bool | None, assi
 
 
 def due_rows(now: datetime, *, hour: int, escalation_days: int) -> list[dict]:
-    """The ledger rows (dicts for `deliveries.insert_ignore`) of every reminder due at `now`."""
+    """The ledger rows (dicts for `deliveries.insert_ignore`) of every reminder owed at `now`."""
+    return _owed_at(now, hour=hour, escalation_days=escalation_days)[0]
+
+
+def _owed_at(now: datetime, *, hour: int,
+             escalation_days: int) -> tuple[list[dict], list[dict]]:
+    """`due_rows`, and the marker updates (fu_id, stage, due) recording what they settle."""
     rows: list[dict] = []
+    marks: list[dict] = []
     escalations = []
-    for fu_id, due_at, snoozed, assignee_id, tz, owner_id, owner_active, region in _candidates(
-            now, escalation_days):
+    for (fu_id, due_at, snoozed, assignee_id, stage, reminded_due_at, tz, owner_id,
+         owner_active, region) in _candidates(now):
         if snoozed and now < quiet_until(snoozed, tz):
             continue
-        moments = schedule(due_at, tz, hour, escalation_days)
+        settled = stage if reminded_due_at == due_at else 0
+        reached, kinds = owed(schedule(due_at, tz, hour, escalation_days), now, settled)
+        if reached == settled and reminded_due_at == due_at:
+            continue
+        marks.append({"fu_id": fu_id, "stage": reached, "due": due_at})
         payload = {"follow_up_id": fu_id, "due_at": due_at.isoformat()}
-        if _window_open(moments.due, now, until=moments.overdue):
-            rows.append(_row("reminder_due", fu_id, due_at, assignee_id, now, payload))
-        if _window_open(moments.overdue, now):
-            rows.append(_row("reminder_overdue", fu_id, due_at, assignee_id, now, payload))
-        if _window_open(moments.escalation, now):
-            escalations.append((fu_id, due_at, assignee_id, owner_id, owner_active, region,
-                                payload))
+        for kind in kinds:
+            if kind == "reminder_escalation":
+                escalations.append((fu_id, due_at, assignee_id, owner_id, owner_active, region,
+                                    payload))
+            else:
+                rows.append(_row(kind, fu_id, due_at, assignee_id, now, payload))
     if escalations:
         staff = db.session.execute(select(User.id, User.role, User.region_scope).where(
             User.active.is_(True), User.role.in_(("manager", "admin")))).all()
@@ -147,7 +181,24 @@ def due_rows(now: datetime, *, hour: int, escalation_days: int) -> list[dict]:
                                                     region, managers, admins):
                 rows.append(_row("reminder_escalation", fu_id, due_at, recipient, now,
                                  {**payload, "assignee_id": assignee_id}))
-    return rows
+    return rows, marks
+
+
+def _mark(marks: list[dict]) -> None:
+    """Record what the sweep settled: ONE compiled UPDATE run as an executemany.
+
+    The marker names the due time it is for, so a follow-up snoozed or rescheduled while
+    the sweep ran stays armed for its new due time. updated_at is kept: a sweep is not an
+    edit (the API's ETags and "last changed" do not move).
+    """
+    if not marks:
+        return
+    table = FollowUp.__table__
+    db.session.execute(
+        update(table).where(table.c.id == bindparam("fu_id"))
+        .values(reminder_stage=bindparam("stage"), reminded_due_at=bindparam("due"),
+                updated_at=table.c.updated_at),
+        marks)
 
 
 def _row(kind: str, fu_id: int, due_at: datetime, recipient_id: int, now: datetime,
@@ -162,9 +213,11 @@ def sweep(now: datetime, *, hour: int, escalation_days: int) -> list[list[int]]:
 
     Flushes only: the caller (crm.jobs) commits, then enqueues the send task per list.
     """
+    rows, marks = _owed_at(now, hour=hour, escalation_days=escalation_days)
     # stamped with the wall clock, not `now`: stuck-row detection compares against it
-    return deliveries.insert_ignore_batches(
-        due_rows(now, hour=hour, escalation_days=escalation_days))
+    batches = deliveries.insert_ignore_batches(rows)
+    _mark(marks)
+    return batches
 
 
 # --- "Upcoming reminders" ------------------------------------------------------------

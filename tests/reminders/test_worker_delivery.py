@@ -128,6 +128,12 @@ def _later():
     return timeutil.now_utc() + timedelta(minutes=11)
 
 
+def _today(hour: int, minute: int = 0):
+    """`hour`:`minute` UTC today: follow-ups due today are not overdue at `_later()`, so a
+    sweep there only requeues (an older one would also get its late overdue reminder)."""
+    return local("UTC", *timeutil.now_utc().timetuple()[:3], hour, minute)
+
+
 def test_1000_follow_ups_50_users_5_zones_each_gets_one_email_at_local_eight(
         app, db, make, broker, smtp, env, tmp_path):
     users = [make.make_user(timezone=ZONES[i % 5], email=f"r{i}@example.org")
@@ -164,11 +170,11 @@ def test_sigkill_while_sending_then_a_new_worker_delivers_with_the_same_message_
     user = make.make_user(timezone="UTC", email="killed@example.org")
     partner = make.make_partner(owner=user)
     for n in range(3):
-        make.make_follow_up(partner, user, due_at=local("UTC", 2025, 9, 17, 12, n))
+        make.make_follow_up(partner, user, due_at=_today(12, n))
     db.session.commit()
     smtp.handler.script = ["accept-stall:30"]  # accepted by the server, no 250 yet
     with _worker(env, tmp_path, name="first") as first:
-        run_sweep(app, local("UTC", 2025, 9, 17, 8, 0))
+        run_sweep(app, _today(8))
         assert wait_for(lambda: smtp.handler.messages, timeout=60), _log(tmp_path)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
@@ -194,9 +200,9 @@ def test_flushdb_right_after_a_sweep_loses_nothing(app, db, make, broker, smtp, 
     users = [make.make_user(timezone="UTC") for _ in range(3)]
     partner = make.make_partner(owner=users[0])
     for user in users:
-        make.make_follow_up(partner, user, due_at=local("UTC", 2025, 9, 17, 12, 0))
+        make.make_follow_up(partner, user, due_at=_today(12))
     db.session.commit()
-    assert run_sweep(app, local("UTC", 2025, 9, 17, 8, 0))["enqueued"] == 3
+    assert run_sweep(app, _today(8))["enqueued"] == 3
     broker.client().flushdb()
     assert broker.client().dbsize() == 0  # the broker lost the tasks: nothing to consume
     with _worker(env, tmp_path) as worker:

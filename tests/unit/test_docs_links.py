@@ -146,6 +146,7 @@ def missing_code(path: Path) -> list[str]:
 #: sections whose every claim names the test that proves it: (file, heading)
 CLAIM_SECTIONS = [
     ("README.md", "Scaling"),
+    ("README.md", "Reminders and delivery guarantees"),
     ("docs/operations.md", "The guarantee and its tests"),
     ("docs/security.md", "Headers and refusals"),
     ("docs/security.md", "Privacy on every path"),
