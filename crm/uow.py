@@ -19,7 +19,8 @@ Anything to send once the data is stored (a Celery task, an email) is queued wit
 - when the commit itself fails (a lost connection, a serialization failure, a constraint
   the database checks only at COMMIT) the session is rolled back, the callbacks are
   dropped unrun (nothing announces data that was not stored), and the exception goes on to
-  the error handlers: a 500 page, or the API's envelope (409 for an IntegrityError).
+  the error handlers: a 500 page, or the API's envelope (409 for an IntegrityError); a
+  lost or refused database connection (OperationalError) answers 503 with Retry-After.
 
 Deliberate intermediate commits stay explicit `db.session.commit()` calls, each with a
 comment saying why (e.g. a failed two-factor code counts toward the lockout although the
