@@ -203,7 +203,8 @@ def test_reminders_to_admin_and_owner_name_no_restricted_record(app, db, client,
     fired = run_sweep(app, (NOW + timedelta(days=2)).replace(hour=8))
     assert fired["inserted"] >= 6
     rows = db.session.query(Delivery).order_by(Delivery.id).all()
-    assert {r.kind for r in rows} == {"reminder_due", "reminder_escalation"}
+    # (the escalated one's overdue reminder, which no sweep sent, goes out late: issue 14)
+    assert {r.kind for r in rows} == {"reminder_due", "reminder_overdue", "reminder_escalation"}
     by_batch: dict[str, list[int]] = {}
     for row in rows:
         by_batch.setdefault(row.batch_key, []).append(row.id)
