@@ -6,14 +6,12 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Optional
 
+from crm.lib.safetext import optional_record_id
 from crm.models.enums import SENSITIVITIES, label
 from crm.services.followups import TITLE_MAX
 
-
-def _int_or_none(value):
-    if value in (None, ""):
-        return None
-    return int(value)
+#: a record id or nothing; an id beyond an id column is "not a valid choice", not a 500
+_int_or_none = optional_record_id
 
 
 class FollowUpForm(FlaskForm):

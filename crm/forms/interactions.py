@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from crm.lib import timeutil, when
+from crm.lib.safetext import optional_record_id, record_id
 from crm.models.enums import INTERACTION_KINDS, SENSITIVITIES, label
 from crm.services.followups import TITLE_MAX
 from crm.services.interactions import OUTCOME_MAX, SUMMARY_MAX
@@ -26,10 +27,8 @@ NOW = "now"
 WHEN_FORMAT = "%Y-%m-%d %H:%M"
 
 
-def _int_or_none(value):
-    if value in (None, ""):
-        return None
-    return int(value)
+#: a record id or nothing; an id beyond an id column is "not a valid choice", not a 500
+_int_or_none = optional_record_id
 
 
 def _newlines(value: str | None) -> str | None:
@@ -84,10 +83,10 @@ class InteractionForm(FlaskForm):
     summary = TextAreaField("Summary", **_long_text(SUMMARY_MAX, rows=4, validators=[
         InputRequired("Write a short summary of what was discussed.")]))
     outcome = TextAreaField("Outcome", **_long_text(OUTCOME_MAX, rows=2))
-    contact_ids = SelectMultipleField("Contacts present", coerce=int, choices=[])
+    contact_ids = SelectMultipleField("Contacts present", coerce=record_id, choices=[])
     #: options are filled with the chosen people only (remote autocomplete); the service
     #: decides who may be listed, so WTForms does not check against the options
-    staff_ids = SelectMultipleField("Other staff present", coerce=int, choices=[],
+    staff_ids = SelectMultipleField("Other staff present", coerce=record_id, choices=[],
                                     validate_choice=False, render_kw={"data-searchable": "",
                                                "aria-label": "Other staff present"})
     #: "" = the partner's default (law enforcement → restricted), decided by the service

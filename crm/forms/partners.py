@@ -19,12 +19,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.lib.countries import country_choices
+from crm.lib.safetext import optional_record_id, record_id
 from crm.models import User
 from crm.models.enums import SECTORS, SENSITIVITIES, STAGES, label
 
-
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
+#: a record id or nothing; an id beyond an id column is "not a valid choice", not a 500
+_optional_int = optional_record_id
 
 
 class PartnerForm(FlaskForm):
@@ -43,7 +43,7 @@ class PartnerForm(FlaskForm):
     stage = SelectField("Stage", choices=[(s, label(s)) for s in STAGES], default="prospect")
     owner_id = SelectField("Owner", coerce=_optional_int)
     collaborator_ids = SelectMultipleField(
-        "Collaborators", coerce=int,
+        "Collaborators", coerce=record_id,
         render_kw={"data-searchable": "", "aria-label": "Collaborators"})
     sensitivity = SelectField("Sensitivity", choices=[(s, label(s)) for s in SENSITIVITIES],
                               default="standard")

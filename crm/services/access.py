@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased, with_expression
 from sqlalchemy.sql.functions import coalesce
 
 from crm.extensions import db
+from crm.lib import safetext
 from crm.models import Contact, FollowUp, Interaction, Partner, User, partner_collaborators
 from crm.models.enums import SENSITIVITY_RANK
 
@@ -232,6 +233,8 @@ def get_visible(user: User, model: type, object_id: Any, *options: Any):
         object_id = int(object_id)
     except (TypeError, ValueError):
         raise NotVisible(model.__name__) from None
+    if not safetext.is_id(object_id):  # beyond an id column: no such record (not a 500)
+        raise NotVisible(model.__name__)
     stmt = _SCOPERS[model](user, select(model)).where(model.id == object_id)
     if options:
         stmt = stmt.options(*options)

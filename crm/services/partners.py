@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, case, exists, func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.extensions import db
-from crm.lib import countries, timeutil
+from crm.lib import countries, safetext, timeutil
 from crm.lib.text import like_escape, name_key
 from crm.models import Partner, PartnerTag, StageChange, User, partner_collaborators
 from crm.models.enums import HEALTH_STATES, SECTORS, STAGES, label
@@ -31,6 +31,7 @@ from .validation import (
     clean_url,
     collect,
     parse_id,
+    parse_ids,
 )
 
 #: the keys create/update read from `data`; anything else is ignored
@@ -76,7 +77,7 @@ def _filter_problem(key: str, value: str) -> str | None:
         "country": countries.is_country,
         "region": lambda v: v in countries.regions() or v == "Other",
         "stage": lambda v: v in STAGES,
-        "owner_id": lambda v: v.isdigit(),
+        "owner_id": lambda v: v.isascii() and v.isdigit() and safetext.is_id(int(v)),
         "tag": lambda v: len(v) <= TAG_MAX,
         "member": lambda v: v in ("0", "1"),
         "health": lambda v: v in HEALTH_STATES,
@@ -227,10 +228,8 @@ def _validate(data: Mapping[str, Any], partial: bool) -> tuple[dict[str, Any], d
         elif key == "owner_id":
             out[key] = collect(errors, parse_id, value, key, "Choose an owner from the list.")
         elif key == "collaborator_ids":
-            try:
-                out[key] = sorted({int(v) for v in (value or [])})
-            except (TypeError, ValueError):
-                errors[key] = "Choose collaborators from the list."
+            out[key] = collect(errors, parse_ids, value, key,
+                               "Choose collaborators from the list.") or []
     wanted = [out.get("owner_id")] + list(out.get("collaborator_ids") or [])
     users = _writers(i for i in wanted if i is not None)
     if out.get("owner_id") is not None and out["owner_id"] not in users:

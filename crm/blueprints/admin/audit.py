@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from crm.blueprints.decorators import roles_required
 from crm.blueprints.reports.views import REPORTS
 from crm.extensions import db
-from crm.lib import timeutil
+from crm.lib import safetext, timeutil
 from crm.models import AuditEvent, User
 from crm.services import audit_display
 
@@ -39,7 +39,8 @@ def audit_filters(args) -> tuple[Select, dict[str, str], dict[str, str]]:
     raw = {k: (args.get(k) or "").strip() for k in
            ("actor_id", "object_type", "object_id", "action", "date_from", "date_to")}
     if raw["actor_id"]:
-        if raw["actor_id"].isdigit():
+        if raw["actor_id"].isascii() and raw["actor_id"].isdigit() and \
+                safetext.is_id(int(raw["actor_id"])):
             stmt = stmt.where(AuditEvent.actor_id == int(raw["actor_id"]))
             filters["actor_id"] = raw["actor_id"]
         else:

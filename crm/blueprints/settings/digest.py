@@ -11,7 +11,7 @@ from wtforms import BooleanField, RadioField, SelectField, SubmitField
 from crm import mail, security, uow
 from crm.blueprints.formflow import save_form
 from crm.extensions import csrf, db
-from crm.lib import links, timeutil
+from crm.lib import links, safetext, timeutil
 from crm.models import User
 from crm.services import digests
 from crm.services.deliveries import MailSettings
@@ -63,7 +63,7 @@ def _preview_user() -> User:
     wanted = request.args.get("user_id", type=int)
     if wanted is None or wanted == current_user.id:
         return current_user
-    if not current_user.is_admin:
+    if not current_user.is_admin or not safetext.is_id(wanted):
         abort(404)
     return db.session.get(User, wanted) or abort(404)
 
