@@ -85,6 +85,16 @@ def _iso_date(text: str) -> date | None:
     return day
 
 
+def iso_day(text: str) -> date:
+    """A YYYY-MM-DD date between FIRST_YEAR and LAST_YEAR (a filter's or a report's day:
+    year 1 or 9999 would overflow in the time zone arithmetic after it); else PhraseError,
+    which is a ValueError."""
+    day = date.fromisoformat(text)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise PhraseError(f"Enter a year between {FIRST_YEAR} and {LAST_YEAR}.")
+    return day
+
+
 def _split_date_time(words: str) -> tuple[str, str]:
     """("2026-12-01", "09:30") from "2026-12-01t09:30" or "2026-12-01 09:30"."""
     if _DATE.match(words.split("t", 1)[0]) and "t" in words:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from crm.extensions import db
-from crm.lib import countries, timeutil
+from crm.lib import countries, timeutil, when
 from crm.models import Contact, Interaction, Partner, User
 from crm.models.enums import label
 from crm.services import access, audit, partners
@@ -97,7 +97,7 @@ def _interaction_window(stmt: Select, filters: Mapping[str, str], tz: str) -> Se
         if not raw:
             continue
         try:
-            day = date.fromisoformat(raw)
+            day = when.iso_day(raw)
         except ValueError:
             raise ValidationError({key: "Enter a date as YYYY-MM-DD."}) from None
         if key == "since":

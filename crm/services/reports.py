@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from crm.extensions import db
-from crm.lib import countries, timeutil
+from crm.lib import countries, timeutil, when
 from crm.models import FollowUp, Interaction, Partner, User
 from crm.models.enums import SECTORS, label
 from crm.services import access, dashboard
@@ -63,7 +63,7 @@ class Period:
 
 def _parse_date(value: str, field_name: str) -> date:
     try:
-        return date.fromisoformat(value)
+        return when.iso_day(value)
     except (TypeError, ValueError):
         raise ValidationError({field_name: "Enter a date as YYYY-MM-DD."}) from None
 

@@ -5,6 +5,7 @@ Nothing here may answer 5xx or leave a half-saved record.
 
 from __future__ import annotations
 
+import json as jsonlib
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from crm.lib import timeutil
 from crm.models import ApiToken, Interaction, Partner
 from crm.services.accounts import tokens
+from tests.support import snapshot
 
 from .conftest import assert_error
 
@@ -219,3 +221,99 @@ def test_rate_limit_per_token_answers_429_with_retry_after(api, setup, app, make
         assert api.get("/me", other).status_code == 200  # another token has its own budget
     finally:
         app.config["API_RATE_LIMIT"] = old
+
+
+# --- the whole class of hostile input: never 5xx, never a half-saved record (issue 14) -----
+
+#: what Schemathesis found ("]\x1a" in a URL) and its class: NUL, lone surrogates, control
+#: characters, ids beyond 64 bits, dates at year 1 and 9999, ±14 h offsets, a local time
+#: inside a DST gap (the API takes offsets, so it is an ordinary instant), HTML, CSV, SQL
+HOSTILE = ["]\x1a", "nul\x00", "\ud800", "lone \udfff", "\x1b[31m\x07\x7f", "=1+1",
+           "<script>alert(1)</script>", "' OR 1=1 --", "x" * 20_001,
+           2**64 + 1, -(2**63) - 1, 2**31, 0, -1, 1.5, True, None, [], {},
+           "0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59-14:00",
+           "2026-06-01T09:00:00+14:00", "2026-06-01T09:00:00-14:00",
+           "2026-03-29T02:30:00+01:00", "2026-03-29T02:30:00"]
+
+
+def _creates(partner_id: int) -> list[tuple[str, dict]]:
+    due = "2030-01-01T09:00:00+00:00"
+    return [
+        ("/partners", {"name": "Hostile Org", "sector": "media", "country": "FR",
+                       "stage": "active", "owner_id": None, "sensitivity": "standard",
+                       "website": "https://example.org", "email": "a@example.org",
+                       "description": "d", "is_member": False, "tags": ["t"],
+                       "collaborator_ids": []}),
+        (f"/partners/{partner_id}/contacts",
+         {"name": "C", "title": "T", "email": "c@example.org", "phone": "+33 1",
+          "language": "fr", "notes": "n", "sensitivity": "standard"}),
+        ("/interactions", {**INTERACTION, "partner_id": partner_id, "outcome": "o",
+                           "contact_ids": [], "staff_ids": [], "sensitivity": "standard",
+                           "follow_up": {"title": "f", "due_at": due}}),
+        ("/follow-ups", {"partner_id": partner_id, "title": "f", "due_at": due,
+                         "assignee_id": None, "sensitivity": "standard"}),
+    ]
+
+
+def _fields(body: dict, prefix: str = ""):
+    for key, value in body.items():
+        yield prefix + key, None
+        if isinstance(value, dict):
+            for inner, _ in _fields(value, f"{key}."):
+                yield inner, key
+
+
+def _with(body: dict, path: str, value) -> dict:
+    body = jsonlib.loads(jsonlib.dumps(body))
+    *outer, last = path.split(".")
+    target = body
+    for key in outer:
+        target = target[key]
+    target[last] = value
+    return body
+
+
+def test_hostile_values_in_every_api_field_never_answer_5xx_or_write_halfway(
+        api, setup, db):
+    _user, partner, token = setup
+    failures = []
+    for path, valid in _creates(partner.id):
+        for field, _parent in list(_fields(valid)):
+            for value in HOSTILE:
+                before = snapshot.take(db) if value in ("nul\x00", 2**64 + 1) else None
+                body = jsonlib.dumps(_with(valid, field, value))
+                response = api.post(path, token, data=body, content_type="application/json")
+                if response.status_code >= 500 or response.status_code not in (
+                        201, 404, 409, 422):
+                    failures.append(f"POST {path} {field}={value!r:.40}: "
+                                    f"{response.status_code} {response.get_data()[:200]!r}")
+                elif response.status_code == 422:
+                    assert response.get_json()["error"]["fields"], (path, field, value)
+                if before is not None and response.status_code != 201:
+                    changed = snapshot.unchanged_but_refusals(db, before, snapshot.take(db))
+                    if changed:
+                        failures.append(f"POST {path} {field}={value!r:.40}: changed {changed}")
+    assert not failures, "\n".join(failures[:30])
+
+
+@pytest.mark.parametrize("path", ["/partners/18446744073709551617",
+                                  "/partners/2147483648/contacts",
+                                  "/contacts/99999999999999999999999",
+                                  "/interactions/9223372036854775808"])
+def test_ids_beyond_an_id_column_in_the_url_are_404(api, setup, path):
+    _user, _partner, token = setup
+    assert_error(api.get(path, token), 404, "not_found")
+
+
+def test_nul_in_a_query_parameter_is_422_naming_it(api, setup):
+    _user, _partner, token = setup
+    error = assert_error(api.get("/partners?q=a%00b", token), 422, "validation_error")
+    assert "q" in error["fields"]
+
+
+def test_a_ten_megabyte_body_is_413_json_not_500(api, setup, db):
+    _user, _partner, token = setup
+    huge = '{"name": "' + "x" * (10 * 1024 * 1024) + '", "sector": "media", "country": "FR"}'
+    assert_error(api.post("/partners", token, data=huge, content_type="application/json"),
+                 413, "payload_too_large")
+    assert _count(db, Partner) == 1

@@ -71,7 +71,7 @@ def _forms_on(body: str, adapter, post_endpoints: set[str], page: str) -> list[F
         except Exception:  # noqa: BLE001 - an action outside the app (none today)
             continue
         if (method == "POST" and endpoint not in post_endpoints) or endpoint in SKIPPED or \
-                method not in ("GET", "POST") or endpoint.startswith("exports."):
+                method not in ("GET", "POST"):
             continue
         form = Form(action=action.path + (f"?{action.query}" if action.query else ""),
                     endpoint=endpoint, method=method)
@@ -232,3 +232,41 @@ def test_hostile_values_in_every_form_field(app, db, client, make, login_as, rol
           f"{time.monotonic() - started:.1f}s")
     assert not failures, "\n".join(failures[:40])
     assert sent > (0 if role == "viewer" else 100)
+
+
+def test_a_nul_byte_in_a_form_is_a_400_page_naming_the_field(app, db, client, make, login_as):
+    world = _build_world(db, make)
+    login_as(world.users["staff"])
+    before = snapshot.take(db)
+    body = _body([("csrf_token", csrf_token(client, "/partners/new")), ("name", "Bad\x00Org"),
+                  ("sector", "media"), ("country", "FR")])
+    response = client.post("/partners/new", data=body,
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
+    assert "“name”" in response.get_data(as_text=True)
+    assert not snapshot.unchanged_but_refusals(db, before, snapshot.take(db))
+
+
+@pytest.mark.parametrize("path", ["/partners/18446744073709551617",
+                                  "/partners/2147483648/edit",
+                                  "/admin/users/99999999999999999999"])
+def test_ids_beyond_an_id_column_in_a_url_are_404_pages(app, db, client, make, login_as, path):
+    world = _build_world(db, make)
+    login_as(world.users["admin"])
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+
+
+def test_a_ten_megabyte_form_is_a_413_page_not_500(app, db, client, make, login_as):
+    world = _build_world(db, make)
+    login_as(world.users["staff"])
+    before = snapshot.take(db)
+    body = _body([("csrf_token", csrf_token(client, "/partners/new")), ("name", HUGE),
+                  ("sector", "media"), ("country", "FR")])
+    response = client.post("/partners/new", data=body,
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413
+    assert response.mimetype == "text/html"
+    assert not snapshot.unchanged_but_refusals(db, before, snapshot.take(db))

@@ -203,3 +203,18 @@ def test_due_phrases_give_a_date_or_a_phrase_error(text, tz):
         abs((day - NOW.date()).days) <= when.MAX_DAYS
 
 
+
+
+@SETTINGS
+@given(st.one_of(hostile_text, st.builds(lambda y, m, d: f"{y:04d}-{m:02d}-{d:02d}",
+                                         st.integers(0, 9999), st.integers(0, 13),
+                                         st.integers(0, 32))))
+@example("0001-01-01")
+@example("9999-12-31")
+def test_filter_days_are_in_range_or_a_value_error(text):
+    try:
+        day = when.iso_day(text)
+    except ValueError:
+        return
+    assert when.FIRST_YEAR <= day.year <= when.LAST_YEAR
+    assert when.iso_day(day.isoformat()) == day

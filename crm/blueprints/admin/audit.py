@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from crm.blueprints.decorators import roles_required
 from crm.blueprints.reports.views import REPORTS
 from crm.extensions import db
-from crm.lib import safetext, timeutil
+from crm.lib import safetext, timeutil, when
 from crm.models import AuditEvent, User
 from crm.services import audit_display
 
@@ -23,7 +23,7 @@ PER_PAGE = 50
 
 def _parse_date(value: str) -> date | None:
     try:
-        return date.fromisoformat(value)
+        return when.iso_day(value)
     except ValueError:
         return None
 
