@@ -86,12 +86,12 @@ def _iso_date(text: str) -> date | None:
 
 
 def iso_day(text: str) -> date:
-    """A YYYY-MM-DD date between FIRST_YEAR and LAST_YEAR (a filter's or a report's day:
-    year 1 or 9999 would overflow in the time zone arithmetic after it); else PhraseError,
-    which is a ValueError."""
+    """A YYYY-MM-DD day for a filter or a report, in years 2 to 9998: year 1 and 9999 overflow
+    in the time zone arithmetic that turns a day into its first and last instants (a far
+    year is allowed: it simply matches nothing). Else PhraseError, which is a ValueError."""
     day = date.fromisoformat(text)
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise PhraseError(f"Enter a year between {FIRST_YEAR} and {LAST_YEAR}.")
+    if not 2 <= day.year <= 9998:
+        raise PhraseError("Enter a year between 2 and 9998.")
     return day
 
 
