@@ -101,7 +101,7 @@ def _wait_for_the_kill_moment(kill_at: float, sink, tmp_path) -> None:
     """At `kill_at`, once the new worker has delivered a message."""
     before = len(sink.handler.messages)
     wait_until(lambda: time.monotonic() >= kill_at and len(sink.handler.messages) > before,
-               timeout=60, interval=0.02,
+               timeout=120, interval=0.02,
                message=lambda: f"the restarted worker to deliver\n{_logs(tmp_path)}")
 
 
