@@ -116,7 +116,7 @@ class BaseConfig:
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "5 per minute")
         self.PASSWORD_RESET_RATE_LIMIT = env.get("PASSWORD_RESET_RATE_LIMIT",
                                                  "5 per minute; 30 per hour")
-        #: engagement health thresholds in days: (cooling after, dormant after)
+        #: engagement health thresholds in days: (cadence: cooling after, lapsed after)
         self.HEALTH_THRESHOLDS = {"law_enforcement": (90, 180), "government": (90, 180)}
         self.HEALTH_DEFAULT_THRESHOLDS = (60, 120)
         self.REMINDER_HOUR = _int("REMINDER_HOUR", 8)
@@ -128,6 +128,9 @@ class BaseConfig:
         #: soft time limit of one send task (a stalled SMTP server); the hard limit is +15 s
         self.DELIVERY_SOFT_TIME_LIMIT = _int("DELIVERY_SOFT_TIME_LIMIT", 45)
         self.IMPORT_MAX_BYTES = _int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+        #: how long a retried write waits for the first request with its Idempotency-Key
+        #: (or log-form key) before answering 409 "still in progress"
+        self.IDEMPOTENCY_WAIT_MS = _int("IDEMPOTENCY_WAIT_MS", 10_000)
         self.API_RATE_LIMIT = env.get("API_RATE_LIMIT", "300 per minute")
         self.BENCH_ENDPOINTS = _bool("CRM_BENCH")  #: /bench/* + X-SQL-Count (make bench)
         self.CELERY = self.celery_config()

@@ -225,7 +225,8 @@ def test_a_retry_waits_for_the_running_first_attempt_then_replays(app, staff, pa
 
 
 @pytest.mark.postgres
-def test_a_retry_answers_409_when_the_first_attempt_runs_too_long(app, staff, partner, db):
+def test_a_retry_answers_409_when_the_first_attempt_runs_too_long(app, staff, partner, db,
+                                                                  monkeypatch):
     user, token = staff
     path, body, model = _operations(partner.id)[0]
     token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == user.id))
@@ -233,12 +234,9 @@ def test_a_retry_answers_409_when_the_first_attempt_runs_too_long(app, staff, pa
     row = idempotency.claim(user.id, token_id, "stuck",
                             idempotency.fingerprint("POST", "/api/v1" + path, body))
     assert isinstance(row, IdempotencyKey)
-    app.config["IDEMPOTENCY_WAIT_MS"] = 100
-    try:
-        answers, errors = [], []
-        _post_in_thread(app, token, path, body, "stuck", answers, errors).join(30)
-    finally:
-        app.config.pop("IDEMPOTENCY_WAIT_MS")
+    monkeypatch.setitem(app.config, "IDEMPOTENCY_WAIT_MS", 100)
+    answers, errors = [], []
+    _post_in_thread(app, token, path, body, "stuck", answers, errors).join(30)
     db.session.rollback()
     assert not errors, errors
     (answer,) = answers

@@ -68,7 +68,7 @@ def _run(raw: str, view: Callable[..., Any], args: tuple, kwargs: dict):
     try:
         claimed = idempotency.claim(
             current_user().id, g.api_token.id, key, request_hash,
-            lock_timeout_ms=current_app.config.get("IDEMPOTENCY_WAIT_MS", 10_000))
+            lock_timeout_ms=current_app.config["IDEMPOTENCY_WAIT_MS"])
     except idempotency.KeyReused:
         message = "This Idempotency-Key was already used for a different request."
         return error_response(422, message, {HEADER: message})

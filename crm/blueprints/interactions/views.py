@@ -154,7 +154,7 @@ def _claim_form_key(form: LogInteractionForm, partner: Partner | None):
     try:
         claimed = idempotency.claim(
             current_user.id, None, key, idempotency.fingerprint("POST", request.path, None),
-            lock_timeout_ms=current_app.config.get("IDEMPOTENCY_WAIT_MS", 10_000))
+            lock_timeout_ms=current_app.config["IDEMPOTENCY_WAIT_MS"])
     except idempotency.InProgress:
         flash("Your first click is still being saved: look at the partner's timeline "
               "before you send it again.", "warning")
