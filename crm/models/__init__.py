@@ -8,18 +8,21 @@ from .idempotency import IdempotencyKey
 from .imports import ImportJob
 from .interaction import Interaction, interaction_contacts, interaction_staff
 from .partner import Partner, PartnerTag, StageChange, partner_collaborators
+from .personal import AuditValue, InteractionMonthCount
 from .settings import SiteSetting
 from .user import ApiToken, UsedLinkToken, User
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "AuditValue",
     "Contact",
     "Delivery",
     "FollowUp",
     "IdempotencyKey",
     "ImportJob",
     "Interaction",
+    "InteractionMonthCount",
     "Partner",
     "PartnerTag",
     "SiteSetting",

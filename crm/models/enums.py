@@ -51,6 +51,11 @@ DELIVERY_STATUSES = ("queued", "sending", "sent", "failed")
 #: engagement health (crm.services.engagement); deliberately not the words of STAGES
 HEALTH_STATES = ("new", "engaged", "cooling", "lapsed")
 IMPORT_STATUSES = ("pending", "running", "done", "failed")
+#: why the network may hold a contact's data (GDPR art. 6); a contact may have none recorded
+LAWFUL_BASES = ("consent", "legitimate_interests", "contract", "legal_obligation",
+                "public_task", "vital_interests")
+#: what retention does to an interaction older than its sensitivity's period
+RETENTION_ACTIONS = ("redact", "delete")
 
 
 def label(code: str) -> str:

@@ -57,6 +57,8 @@ class Interaction(db.Model):
     )
     sensitivity: Mapped[str] = mapped_column(String(20), default="standard", index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: set when retention replaced the summary and outcome (crm.services.personal_data)
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,15 +1,34 @@
-"""The audit trail: append-only events for every change, export, login and refusal."""
+"""The audit trail: append-only events for every change, export, login and refusal.
+
+The audit trail keeps the fact, not the personal data: a change to a personal field
+(PERSONAL_FIELDS: a contact's name, email, phone …, an interaction's summary, a follow-up's
+title) is stored in the event as a reference ``{"$pv": id}`` to a row of ``audit_values``,
+which erasure and redaction scrub (crm.services.personal_data). The events themselves are
+never updated or deleted.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.extensions import db
 from crm.lib import context
-from crm.models import AuditEvent, User
+from crm.models import AuditEvent, AuditValue, User
+
+#: object type -> the fields whose values are personal data (kept in audit_values)
+PERSONAL_FIELDS: dict[str, frozenset[str]] = {
+    "contact": frozenset({"name", "title", "email", "phone", "notes", "lawful_basis_note"}),
+    "interaction": frozenset({"summary", "outcome"}),
+    "follow_up": frozenset({"title"}),
+}
+#: the key of a reference to an audit value inside an event's changes
+REF = "$pv"
 
 
 def _jsonable(value: Any) -> Any:
@@ -29,8 +48,59 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list]:
     }
 
 
+def _personal_refs(object_type: str | None, object_id: Any, changes: dict | None,
+                   values: list[AuditValue]) -> dict | None:
+    """`changes` with each personal value replaced by a reference to a new AuditValue."""
+    personal = PERSONAL_FIELDS.get(object_type or "")
+    if not changes or not personal or not personal & changes.keys():
+        return changes
+    out = dict(changes)
+    for key in personal & changes.keys():
+        refs = []
+        for value in changes[key]:
+            if value is None or value == "":
+                refs.append(value)
+                continue
+            row = AuditValue(id=uuid.uuid4().hex, object_type=object_type,
+                             object_id=str(object_id), field=key, value=str(value))
+            values.append(row)
+            refs.append({REF: row.id})
+        out[key] = refs
+    return out
+
+
+def is_ref(value: Any) -> bool:
+    return isinstance(value, dict) and REF in value
+
+
+def resolve(events: Iterable[AuditEvent], session=None) -> dict[str, str | None]:
+    """{reference id: value or None when erased} for every reference in `events`, in one
+    statement (nothing when there is none)."""
+    ids = {v[REF] for e in events for pair in (e.changes or {}).values()
+           if isinstance(pair, list) for v in pair if is_ref(v)}
+    if not ids:
+        return {}
+    session = session or db.session
+    return dict(session.execute(
+        select(AuditValue.id, AuditValue.value).where(AuditValue.id.in_(ids))).all())
+
+
+def readable_changes(event: AuditEvent, session=None) -> dict[str, list]:
+    """An event's changes with each personal reference replaced by its value (None once
+    erased): for exports and tests; pages use `resolve` for a whole page at once."""
+    values = resolve([event], session)
+
+    def side(value: Any) -> Any:
+        return values.get(value[REF]) if is_ref(value) else value
+
+    return {key: [side(v) for v in pair] if isinstance(pair, list) else pair
+            for key, pair in (event.changes or {}).items()}
+
+
 def _event(action: str, *, actor, object_type=None, object_id=None, changes=None,
-           details=None) -> AuditEvent:
+           details=None, values: list[AuditValue] | None = None) -> AuditEvent:
+    if values is not None:
+        changes = _personal_refs(object_type, object_id, changes, values)
     actor_id = actor.id if isinstance(actor, User) else actor
     return AuditEvent(
         action=action,
@@ -54,14 +124,19 @@ def record(
     details: dict | None = None,
 ) -> AuditEvent:
     """Add an AuditEvent to the session: it commits (or rolls back) with the change itself."""
+    values: list[AuditValue] = []
     event = _event(action, actor=actor, object_type=object_type, object_id=object_id,
-                   changes=changes, details=details)
+                   changes=changes, details=details, values=values)
+    db.session.add_all(values)
     db.session.add(event)
     return event
 
 
 def record_now(action: str, **kwargs: Any) -> None:
     """Record an event in its own transaction (logins, refusals): a rollback cannot lose it."""
+    values: list[AuditValue] = []
     with Session(db.engine) as session:
-        session.add(_event(action, **kwargs))
+        event = _event(action, values=values, **kwargs)
+        session.add_all(values)
+        session.add(event)
         session.commit()

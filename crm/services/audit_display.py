@@ -24,7 +24,7 @@ from crm.models import AuditEvent, Contact, FollowUp, Interaction, Partner, User
 from crm.models._types import UTCDateTime
 from crm.models.enums import label
 
-from . import access
+from . import access, audit
 
 #: longest value shown in full; longer ones are cut (the whole text is kept for a tooltip)
 SHORT = 80
@@ -280,15 +280,28 @@ def _value(key: str, value: Any, names: _Names, tz: str) -> Value:
     return Value(text)
 
 
+#: what a scrubbed personal value reads as
+ERASED = "(erased)"
+
+
+def _personal(value: Any, personal: Mapping[str, str | None]) -> Any:
+    """A reference to a personal value as the value itself, or ERASED once scrubbed."""
+    if audit.is_ref(value):
+        found = personal.get(value[audit.REF])
+        return ERASED if found is None else found
+    return value
+
+
 def present(viewer: User, events: list[AuditEvent],
             report_titles: Mapping[str, str] | None = None) -> list[Row]:
     """The page's events as rows a person reads; a fixed number of statements per page."""
     names = _load(viewer, _wanted(events))
+    personal = audit.resolve(events)
     tz = viewer.timezone
     rows = []
     for event in events:
-        changes = [Change(field_label(key), _value(key, pair[0], names, tz),
-                          _value(key, pair[1], names, tz))
+        changes = [Change(field_label(key), _value(key, _personal(pair[0], personal), names, tz),
+                          _value(key, _personal(pair[1], personal), names, tz))
                    for key, pair in (event.changes or {}).items()
                    if isinstance(pair, list | tuple) and len(pair) == 2]
         details = [(field_label(key), _value(key, value, names, tz))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from crm.lib import timeutil
 from crm.models import AuditEvent, FollowUp, Interaction
-from crm.services import access, followups, interactions
+from crm.services import access, audit, followups, interactions
 from crm.services.errors import ConflictError, ValidationError
 
 
@@ -37,7 +37,8 @@ def test_log_interaction_sets_fields_people_and_audit(db, make):
     assert interactions.linked_ids(interaction) == ([contact.id], [colleague.id])
     assert partner.last_interaction_at == interaction.occurred_at
     [event] = _audits(db, "interaction.create")
-    assert event.changes["summary"] == [None, "Agreed a joint training"]
+    assert audit.readable_changes(event)["summary"] == [None, "Agreed a joint training"]
+    assert audit.is_ref(event.changes["summary"][1]), "the audit row keeps a reference"
     assert event.changes["contact_ids"] == [None, [contact.id]]
 
 
@@ -151,7 +152,8 @@ def test_update_ignores_unknown_keys_and_audits(db, make):
     assert interaction.logged_by_id == staff.id
     assert interaction.version == 2
     [event] = _audits(db, "interaction.update")
-    assert event.changes == {"summary": ["Agreed a joint training", "New summary"]}
+    assert audit.readable_changes(event) == {"summary": ["Agreed a joint training",
+                                                         "New summary"]}
     with pytest.raises(ConflictError):
         interactions.update_interaction(staff, interaction, {"summary": "x"}, expected_version=1)
 
