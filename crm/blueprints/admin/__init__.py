@@ -4,6 +4,6 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import audit, deliveries, imports, users, views  # noqa: E402,F401
+from . import audit, deliveries, imports, personal_data, retention, users, views  # noqa: E402,F401
 
 __all__ = ["bp"]
