@@ -174,4 +174,44 @@ def seed_demo(rng_seed: int = 2026) -> dict[str, int]:
                 sensitivity=default_interaction_sensitivity(partner),
             ))
     db.session.flush()
+    interactions += _personal_data(rng, partners, contacts, now)
+    db.session.flush()
     return {"users": len(people), "partners": len(partners), "interactions": interactions}
+
+
+def _personal_data(rng: random.Random, partners: list[Partner],
+                   contacts: dict[int, list[Contact]], now) -> int:
+    """What the personal-data pages show: lawful bases, a few do-not-contact requests, a
+    summary that names a contact (to redact when they ask to be erased) and interactions old
+    enough for the retention preview. Returns the number of interactions added."""
+    for index, partner in enumerate(partners):
+        for n, contact in enumerate(contacts[partner.id]):
+            if (index + n) % 4 == 0:
+                contact.lawful_basis = "consent"
+                contact.lawful_basis_note = "Agreed by email to be kept informed of our work."
+                contact.lawful_basis_on = (now - timedelta(days=30 + index * 7)).date()
+            else:
+                contact.lawful_basis = "legitimate_interests"
+            contact.do_not_contact = index % 9 == 4 and n == 0
+    added = 0
+    recent = now - timedelta(days=20)
+    for partner in partners[:6]:
+        person = contacts[partner.id][0]
+        db.session.add(Interaction(
+            partner_id=partner.id, kind="meeting", occurred_at=recent,
+            summary=f"Met {person.name} to plan the regional training.",
+            outcome="Agreed dates", logged_by_id=partner.owner_id,
+            sensitivity=default_interaction_sensitivity(partner), contacts=[person]))
+        level = f"last_{default_interaction_sensitivity(partner)}_interaction_at"
+        for column in ("last_interaction_at", level):
+            if (getattr(partner, column) or recent) <= recent:
+                setattr(partner, column, recent)
+        for years in (6, 8, 11):
+            db.session.add(Interaction(
+                partner_id=partner.id, kind=rng.choice(INTERACTION_KINDS[:6]),
+                occurred_at=now - timedelta(days=365 * years + rng.randint(10, 300)),
+                summary=rng.choice(SUMMARIES), outcome=rng.choice(OUTCOMES),
+                logged_by_id=partner.owner_id,
+                sensitivity=default_interaction_sensitivity(partner), contacts=[person]))
+        added += 4
+    return added

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -72,13 +73,20 @@ def test_seed_demo_loads_a_realistic_network_once(app, db):
     assert {p.sensitivity for p in partners} == {"standard", "restricted", "confidential"}
     writers = {u.id for u in users if u.role in ("staff", "manager")}
     assert {p.owner_id for p in partners} <= writers
-    # 1-3 contacts per partner, 2-12 interactions each, one stage change each
+    # 1-3 contacts per partner, 2-16 interactions each, one stage change each
     per_partner = Counter(db.session.scalars(select(Contact.partner_id)))
     assert set(per_partner) == {p.id for p in partners}
     assert set(per_partner.values()) <= {1, 2, 3}
     talks = Counter(db.session.scalars(select(Interaction.partner_id)))
     assert set(talks) == {p.id for p in partners}
-    assert min(talks.values()) >= 2 and max(talks.values()) <= 12
+    # (the first six partners also get a recent meeting naming a contact and three old ones)
+    assert min(talks.values()) >= 2 and max(talks.values()) <= 16
+    # personal data: lawful bases, some do-not-contact requests, interactions past 10 years
+    every = db.session.scalars(select(Contact)).all()
+    assert all(c.lawful_basis for c in every) and any(c.do_not_contact for c in every)
+    assert any(c.lawful_basis == "consent" and c.lawful_basis_on for c in every)
+    oldest = db.session.scalar(select(func.min(Interaction.occurred_at)))
+    assert oldest < timeutil.now_utc() - timedelta(days=3650)
     assert _count(db, StageChange) == len(partners)
     assert all(p.last_interaction_at for p in partners)
     now = timeutil.now_utc()
