@@ -137,6 +137,13 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "api.create_follow_up": API,
     "api.complete_follow_up": API,
     "api.snooze_follow_up": API,
+    # personal data: export and erasure (issue 13, helper B)
+    "contacts.personal_data": ADMIN,
+    "contacts.erase": ADMIN,
+    "contacts.redact_mention": ADMIN,
+    "admin.user_personal_data": ADMIN,
+    "api.contact_personal_data": API,
+    "api.erase_contact": API,
 }
 
 ROLES = ("anonymous", "viewer", "staff", "manager", "admin")

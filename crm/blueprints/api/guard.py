@@ -29,6 +29,8 @@ TOUCH_EVERY = timedelta(minutes=1)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: writes that take no request body
 BODYLESS = frozenset({"api.archive_partner", "api.complete_follow_up"})
+#: writes whose JSON body is optional: an empty body passes, any other must be JSON
+OPTIONAL_BODY = frozenset({"api.erase_contact"})
 
 
 class Unauthorized(_Unauthorized):
@@ -90,6 +92,9 @@ def check_body() -> None:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise RequestEntityTooLarge(f"Request bodies are limited to {MAX_BODY // 1024} KiB.")
     if request.endpoint in BODYLESS or request.method == "DELETE":
+        return
+    if request.endpoint in OPTIONAL_BODY and not request.content_length \
+            and not request.get_data(cache=True):
         return
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as JSON (Content-Type: application/json).")
