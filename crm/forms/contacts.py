@@ -1,19 +1,20 @@
-"""Contact form: name, title, email, phone, language, notes, sensitivity — nothing else."""
+"""Contact form: the person's details, do-not-contact and the lawful basis — nothing else."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.models.enums import SENSITIVITIES, label
-from crm.services.contacts import language_choices
+from crm.models.enums import LAWFUL_BASES, SENSITIVITIES, label
+from crm.services.contacts import LAWFUL_BASIS_NOTE_MAX, language_choices
 
 
 class ContactForm(FlaskForm):
     #: the template lists `form_errors` (crm.forms.errors.show_service_errors)
     SHOWS_FORM_ERRORS = True
-    DATA_FIELDS = ("name", "title", "email", "phone", "language", "notes", "sensitivity")
+    DATA_FIELDS = ("name", "title", "email", "phone", "language", "notes", "sensitivity",
+                   "do_not_contact", "lawful_basis", "lawful_basis_note", "lawful_basis_on")
 
     name = StringField("Name", validators=[DataRequired(), Length(max=200)],
                        render_kw={"maxlength": 200, "autocomplete": "off"})
@@ -27,6 +28,16 @@ class ContactForm(FlaskForm):
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=10_000)],
                           render_kw={"rows": 3})
     sensitivity = SelectField("Sensitivity", choices=[(s, label(s)) for s in SENSITIVITIES])
+    do_not_contact = BooleanField("Do not contact (the person asked not to be contacted)")
+    #: checked by the service (one of LAWFUL_BASES or none), beside this field
+    lawful_basis = SelectField("Lawful basis", validate_choice=False,
+                               choices=[("", "— not recorded —")]
+                               + [(b, label(b)) for b in LAWFUL_BASES])
+    lawful_basis_note = TextAreaField(
+        "Lawful basis note", validators=[Optional(), Length(max=LAWFUL_BASIS_NOTE_MAX)],
+        render_kw={"rows": 2, "maxlength": LAWFUL_BASIS_NOTE_MAX})
+    #: the service refuses a date in the future (in the user's time zone)
+    lawful_basis_on = DateField("Recorded on", validators=[Optional()])
 
     def set_choices(self) -> None:
         self.language.choices = [("", "—")] + language_choices()

@@ -9,25 +9,39 @@ partner they can see): the clash is still refused (the index allows no duplicate
 silent second record would split the person's history), but with EMAIL_WITHHELD, which
 names no contact and says nothing exists. An administrator, who sees every contact, gets
 the plain reason.
+
+Do-not-contact and the lawful basis (why the network may hold the person's data: one of
+LAWFUL_BASES, a note, the date it was recorded, never in the future) are fields like the
+others. An erased contact (crm.services.personal_data.erasure) can no longer be changed:
+`update_contact` raises ConflictError (web: redirect with a message; API: 409).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Any
 
 import pycountry
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from crm.extensions import db
-from crm.models import Contact, Partner, User
+from crm.lib import timeutil
+from crm.models import Contact, FollowUp, Interaction, Partner, User, interaction_contacts
+from crm.models.enums import LAWFUL_BASES
 
 from . import access, audit, records
-from .errors import ValidationError
+from .errors import ConflictError, ValidationError
 from .validation import check_sensitivity, clean_email, clean_text, collect
 
-FIELDS = ("name", "title", "email", "phone", "language", "notes", "sensitivity")
+FIELDS = ("name", "title", "email", "phone", "language", "notes", "sensitivity",
+          "do_not_contact", "lawful_basis", "lawful_basis_note", "lawful_basis_on")
+LAWFUL_BASIS_NOTE_MAX = 2_000
+#: the refusal of any change to an erased contact (the web flashes it, the API answers 409)
+ERASED_REFUSAL = ("This contact was erased: its personal data is gone and it cannot be "
+                  "edited any more.")
 EMAIL_TAKEN = "Another contact at this partner already has this email."
 #: the refusal when the clash is with a contact the user cannot see (or a concurrent insert)
 EMAIL_WITHHELD = "This email cannot be used for a contact here; ask an administrator."
@@ -38,6 +52,14 @@ def language_choices() -> list[tuple[str, str]]:
     """(ISO 639-1 code, name) for the languages that have a two-letter code."""
     return sorted(((lang.alpha_2, lang.name) for lang in pycountry.languages
                    if hasattr(lang, "alpha_2")), key=lambda c: c[1])
+
+
+def language_name(code: str | None) -> str | None:
+    """"Spanish" for "es"; the code itself when pycountry does not know it; None for none."""
+    if not code:
+        return None
+    lang = pycountry.languages.get(alpha_2=code)
+    return lang.name if lang is not None else code
 
 
 def _email_clash(actor: User, partner: Partner, email: str,
@@ -83,6 +105,19 @@ def _validate(actor: User, partner: Partner, data: dict, partial: bool,
             out[key] = code
         elif key == "notes":
             out[key] = clean_text(value, 10_000, key, errors)
+        elif key == "do_not_contact":
+            if not isinstance(value, bool):
+                errors[key] = "Tick the box or leave it empty."
+            out[key] = bool(value) if isinstance(value, bool) else False
+        elif key == "lawful_basis":
+            code = value.strip() if isinstance(value, str) else value
+            if code not in (None, "") and code not in LAWFUL_BASES:
+                errors[key] = "Choose a lawful basis from the list, or none."
+            out[key] = code or None
+        elif key == "lawful_basis_note":
+            out[key] = clean_text(value, LAWFUL_BASIS_NOTE_MAX, key, errors)
+        elif key == "lawful_basis_on":
+            out[key] = _basis_date(value, actor, key, errors)
         elif key == "sensitivity":
             if collect(errors, check_sensitivity, value, key) \
                     and not access.at_least(value, partner.sensitivity):
@@ -96,6 +131,28 @@ def _validate(actor: User, partner: Partner, data: dict, partial: bool,
     if errors:
         raise ValidationError(errors)
     return out
+
+
+def _basis_date(value: Any, actor: User, field: str, errors: dict[str, str]) -> date | None:
+    """The date the lawful basis was recorded: a date (or YYYY-MM-DD), not after today in
+    the actor's time zone, not before 1900; blank is None."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime) or not isinstance(value, date | str):
+        errors[field] = "Enter a date as YYYY-MM-DD."
+        return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            errors[field] = "Enter a date as YYYY-MM-DD."
+            return None
+    today = timeutil.local_date(timeutil.now_utc(), getattr(actor, "timezone", None))
+    if value > today:
+        errors[field] = "The date cannot be in the future."
+    elif value.year < 1900:
+        errors[field] = "Enter a date after 1900."
+    return value
 
 
 def _snapshot(contact: Contact) -> dict[str, Any]:
@@ -136,8 +193,12 @@ def create_contact(actor: User, partner: Partner, data: dict) -> Contact:
 
 
 def update_contact(actor: User, contact: Contact, data: dict) -> Contact:
-    """Change the keys present in `data`; bump version when something changed; audit."""
+    """Change the keys present in `data`; bump version when something changed; audit.
+
+    An erased contact raises ConflictError(ERASED_REFUSAL) before anything is read."""
     access.ensure_can_write(actor)
+    if contact.erased_at is not None:
+        raise ConflictError(ERASED_REFUSAL)
     partner = db.session.get(Partner, contact.partner_id)
     values = _validate(actor, partner, data, partial=True, contact_id=contact.id)
 
@@ -155,3 +216,39 @@ def update_contact(actor: User, contact: Contact, data: dict) -> Contact:
                            effects=still_visible, details={"partner_id": contact.partner_id},
                            sensitivity_event=True, flush=lambda: _flush(contact))
     return contact
+
+
+# --- the contact page ------------------------------------------------------------------
+
+#: open follow-ups listed on a contact page, soonest due first
+PAGE_FOLLOW_UPS = 50
+
+
+def _attended_ids(actor: User, contact: Contact) -> Select:
+    """Ids of the interactions `contact` attended that `actor` may read (uncorrelated, so it
+    can sit inside another scoped statement that joins Partner too)."""
+    return (access.visible_interactions(actor, select(Interaction.id))
+            .join(interaction_contacts, interaction_contacts.c.interaction_id == Interaction.id)
+            .where(interaction_contacts.c.contact_id == contact.id).correlate(None))
+
+
+def attended_interactions(actor: User, contact: Contact) -> Select:
+    """The interactions `contact` attended that `actor` may read, newest first (the caller
+    paginates), each with the colleague who logged it."""
+    return (access.visible_interactions(actor)
+            .join(interaction_contacts, interaction_contacts.c.interaction_id == Interaction.id)
+            .where(interaction_contacts.c.contact_id == contact.id)
+            .options(joinedload(Interaction.logged_by))
+            .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()))
+
+
+def open_follow_ups(actor: User, contact: Contact,
+                    limit: int = PAGE_FOLLOW_UPS) -> list[FollowUp]:
+    """The open follow-ups, soonest due first, that came from interactions `contact`
+    attended, as far as `actor` may read both. One statement."""
+    stmt = (access.visible_follow_ups(actor)
+            .where(FollowUp.status == "open",
+                   FollowUp.interaction_id.in_(_attended_ids(actor, contact)))
+            .options(joinedload(FollowUp.assignee))
+            .order_by(FollowUp.due_at, FollowUp.id).limit(limit))
+    return list(db.session.scalars(stmt).unique())

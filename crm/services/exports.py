@@ -70,7 +70,7 @@ PARTNER_HEADER = ["id", "name", "sector", "sector_label", "country", "country_na
                   "stage", "stage_label", "owner", "sensitivity", "website", "email", "member",
                   "tags", "last_interaction_at", "archived", "description"]
 CONTACT_HEADER = ["id", "partner_id", "partner", "name", "title", "email", "phone", "language",
-                  "sensitivity", "notes"]
+                  "sensitivity", "notes", "do_not_contact", "lawful_basis", "lawful_basis_on"]
 INTERACTION_HEADER = ["id", "partner_id", "partner", "kind", "kind_label", "occurred_at",
                       "sensitivity", "logged_by", "summary", "outcome"]
 
@@ -79,7 +79,8 @@ def _contact_rows(stmt: Select, tz: str) -> Iterator[list[Any]]:
     for contact, partner_name in db.session.execute(stmt.execution_options(yield_per=BATCH)):
         yield [contact.id, contact.partner_id, partner_name, contact.name, contact.title,
                contact.email, contact.phone, contact.language, contact.sensitivity,
-               contact.notes]
+               contact.notes, contact.do_not_contact, contact.lawful_basis,
+               contact.lawful_basis_on]
 
 
 def _interaction_rows(stmt: Select, tz: str) -> Iterator[list[Any]]:
@@ -130,7 +131,7 @@ def build(kind: str, user: User, filters: Mapping[str, str]) -> Export:
     elif kind == "contacts":
         stmt = (access.visible_contacts(user, select(Contact, Partner.name))
                 .where(Contact.partner_id.in_(_partner_ids(user, filters)),
-                       Contact.archived.is_(False))
+                       Contact.archived.is_(False), Contact.erased_at.is_(None))
                 .order_by(Partner.name_key, Contact.name, Contact.id))
         header, make_rows = CONTACT_HEADER, _contact_rows
     else:

@@ -104,13 +104,16 @@ def _ids(value: Any, field: str) -> list[int]:
     return ids
 
 
-def _contacts(actor: User, partner: Partner, value: Any) -> list[Contact]:
-    """Contacts of this partner that the actor may see; anything else is refused."""
+def _contacts(actor: User, partner: Partner, value: Any,
+              linked: Iterable[int] = ()) -> list[Contact]:
+    """Contacts of this partner that the actor may see; anything else is refused. An erased
+    contact may stay on an interaction it is `linked` to, never be added to one."""
     ids = _ids(value, "contact_ids")
     if not ids:
         return []
-    stmt = access.visible_contacts(actor).where(Contact.id.in_(ids),
-                                                Contact.partner_id == partner.id)
+    stmt = access.visible_contacts(actor).where(
+        Contact.id.in_(ids), Contact.partner_id == partner.id,
+        or_(Contact.erased_at.is_(None), Contact.id.in_(list(linked))))
     found = list(db.session.scalars(stmt))
     if len(found) != len(ids):
         raise ValidationError({"contact_ids": "Choose people who work at this partner."})
@@ -130,7 +133,7 @@ def _staff(value: Any, keep: Iterable[int] = ()) -> list[User]:
 
 
 def _clean(actor: User, partner: Partner, data: dict, keys: Iterable[str],
-           keep_staff: Iterable[int] = ()) -> dict[str, Any]:
+           keep_staff: Iterable[int] = (), keep_contacts: Iterable[int] = ()) -> dict[str, Any]:
     """Validate the given keys, collecting every field's error at once."""
     checks = {
         "kind": lambda: _kind(data.get("kind")),
@@ -138,7 +141,8 @@ def _clean(actor: User, partner: Partner, data: dict, keys: Iterable[str],
         "summary": lambda: _text(data.get("summary"), "summary", SUMMARY_MAX, required=True),
         "outcome": lambda: _text(data.get("outcome"), "outcome", OUTCOME_MAX, required=False),
         "sensitivity": lambda: _sensitivity(actor, data.get("sensitivity"), partner),
-        "contact_ids": lambda: _contacts(actor, partner, data.get("contact_ids")),
+        "contact_ids": lambda: _contacts(actor, partner, data.get("contact_ids"),
+                                         keep_contacts),
         "staff_ids": lambda: _staff(data.get("staff_ids"), keep_staff),
     }
     clean: dict[str, Any] = {}
@@ -304,12 +308,13 @@ def update_interaction(actor: User, interaction: Interaction, data: dict, *,
     partner = db.session.get(Partner, interaction.partner_id)
     old_contacts, old_staff = linked_ids(interaction)
     clean = _clean(actor, partner, data, [k for k in EDITABLE if k in data],
-                   keep_staff=old_staff)
+                   keep_staff=old_staff, keep_contacts=old_contacts)
     new_contacts = old_contacts
     if "contact_ids" in clean:
-        # contacts the editor cannot see (raised to confidential since) stay linked
+        # contacts the editor cannot see (raised to confidential since) and erased ones
+        # (counts and reports stay right) stay linked
         new_contacts = sorted({c.id for c in clean["contact_ids"]}
-                              | _hidden_from(actor, old_contacts))
+                              | _kept_links(actor, old_contacts))
     new_staff = [u.id for u in clean["staff_ids"]] if "staff_ids" in clean else old_staff
     linked = {"contacts": old_contacts, "staff": old_staff}
 
@@ -350,15 +355,18 @@ def check_update(actor: User, interaction: Interaction, data: dict) -> dict[str,
     """Validate the keys of `data` as `update_interaction` would, writing nothing."""
     access.ensure_can_write(actor)
     partner = db.session.get(Partner, interaction.partner_id)
+    contact_ids, staff_ids = linked_ids(interaction)
     return _clean(actor, partner, data, [k for k in EDITABLE if k in data],
-                  keep_staff=linked_ids(interaction)[1])
+                  keep_staff=staff_ids, keep_contacts=contact_ids)
 
 
-def _hidden_from(actor: User, contact_ids: list[int]) -> set[int]:
+def _kept_links(actor: User, contact_ids: list[int]) -> set[int]:
+    """The linked contacts an edit cannot remove: hidden from the actor, or erased."""
     if not contact_ids:
         return set()
     seen = set(db.session.scalars(access.visible_contacts(actor, select(Contact.id))
-                                  .where(Contact.id.in_(contact_ids))))
+                                  .where(Contact.id.in_(contact_ids),
+                                         Contact.erased_at.is_(None))))
     return set(contact_ids) - seen
 
 
@@ -372,9 +380,10 @@ def linked_ids(interaction: Interaction) -> tuple[list[int], list[int]]:
 
 def contact_choices(actor: User, partner: Partner, include: Iterable[int] = ()) -> list[Contact]:
     """The partner's current contacts the actor may see, plus archived ones in `include`
-    (already linked to the interaction being edited). One query."""
+    (already linked to the interaction being edited); never an erased one (its link stays
+    without being offered: `update_interaction` keeps it). One query."""
     stmt = (access.visible_contacts(actor)
-            .where(Contact.partner_id == partner.id,
+            .where(Contact.partner_id == partner.id, Contact.erased_at.is_(None),
                    or_(Contact.archived.is_(False), Contact.id.in_(list(include))))
             .order_by(Contact.name, Contact.id).limit(500))
     return list(db.session.scalars(stmt))

@@ -36,10 +36,11 @@ def load(contact_id: int) -> Contact:
 @bp.response(200, ContactList)
 @documented_errors(bp, *READ_ERRORS)
 def list_contacts(args: dict, partner_id: int):
-    """The partner's contacts you may see (archived ones left out), by name."""
+    """The partner's contacts you may see (archived and erased ones left out), by name."""
     partner = load_partner(partner_id)
     stmt = (access.visible_contacts(current_user())
-            .where(Contact.partner_id == partner.id, Contact.archived.is_(False))
+            .where(Contact.partner_id == partner.id, Contact.archived.is_(False),
+                   Contact.erased_at.is_(None))
             .order_by(Contact.name, Contact.id))
     return paginate(stmt, args)
 

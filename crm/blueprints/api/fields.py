@@ -22,6 +22,7 @@ MAX_ID = 2**31 - 1
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 _DIGITS = re.compile(r"^[0-9]{1,10}$")
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class Text(fields.String):
@@ -89,6 +90,20 @@ class Moment(fields.AwareDateTime):
         if not EARLIEST <= moment < LATEST:
             raise ValidationError("The date must be between 1900 and 2200.")
         return moment
+
+
+class Day(fields.Date):
+    """A calendar day as a JSON string YYYY-MM-DD (no time, no other spelling)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault("description", "a date as YYYY-MM-DD")
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not _DAY.match(value):
+            raise ValidationError("Not a valid date: use YYYY-MM-DD.")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def enum(values: tuple[str, ...], **kwargs) -> Text:

@@ -14,6 +14,7 @@ from crm.models.enums import (
     FOLLOW_UP_STATUSES,
     HEALTH_STATES,
     INTERACTION_KINDS,
+    LAWFUL_BASES,
     ROLES,
     SECTORS,
     SENSITIVITIES,
@@ -156,9 +157,23 @@ class ContactOut(Schema):
     notes = fields.String(allow_none=True, required=True)
     sensitivity = fields.String(required=True)
     archived = fields.Boolean(required=True)
+    do_not_contact = fields.Boolean(required=True, metadata={
+        "description": "the person asked not to be contacted"})
+    lawful_basis = fields.String(allow_none=True, required=True, metadata={
+        "enum": [*LAWFUL_BASES, None], "description": "why the network may hold the data"})
+    lawful_basis_note = fields.String(allow_none=True, required=True)
+    lawful_basis_on = fields.Date(allow_none=True, required=True, metadata={
+        "description": "when the lawful basis was recorded (YYYY-MM-DD)"})
+    erased = fields.Method("_erased", required=True, metadata={
+        "type": "boolean", "readOnly": True,
+        "description": "the person's data was erased (the record is 'Erased contact #id' "
+                       "and can no longer be changed: PATCH answers 409)"})
     version = fields.Integer(required=True)
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
+
+    def _erased(self, contact) -> bool:
+        return contact.erased_at is not None
 
 
 class ContactIn(Schema):
@@ -169,6 +184,10 @@ class ContactIn(Schema):
     language = f.text(20, allow_none=True)
     notes = f.text(10_000, allow_none=True)
     sensitivity = f.enum(SENSITIVITIES)
+    do_not_contact = f.StrictBool()
+    lawful_basis = f.enum(LAWFUL_BASES, allow_none=True)
+    lawful_basis_note = f.text(2_000, allow_none=True)
+    lawful_basis_on = f.Day(allow_none=True)
 
 
 class ContactPatch(ContactIn):

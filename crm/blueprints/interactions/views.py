@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import (
@@ -59,12 +59,30 @@ def _fill_partner_choices(form: LogInteractionForm, partner: Partner | None) -> 
     form.partner_id.choices = [("", "Choose a partner…"), *chosen]
 
 
+#: the label suffix of a contact who asked not to be contacted
+DO_NOT_CONTACT = " (do not contact)"
+
+
 def _fill_contacts(form, partner: Partner | None, linked_contacts=()) -> None:
-    """Choices: the partner's contacts (plus archived ones already linked)."""
+    """Choices: the partner's contacts (plus archived ones already linked), a contact who
+    asked not to be contacted labelled so; `form.do_not_contact` maps their ids to names
+    (the template warns when one is chosen)."""
     contacts = (interactions.contact_choices(current_user, partner, linked_contacts)
                 if partner else [])
-    form.contact_ids.choices = [(c.id, c.name + (f" — {c.title}" if c.title else ""))
-                                for c in contacts]
+    form.contact_ids.choices = [
+        (c.id, c.name + (f" — {c.title}" if c.title else "")
+         + (DO_NOT_CONTACT if c.do_not_contact else "")) for c in contacts]
+    form.do_not_contact = {c.id: c.name for c in contacts if c.do_not_contact}
+
+
+def _warn_do_not_contact(form, already: Iterable[int] = ()) -> None:
+    """Flash the names of the chosen contacts (other than those `already` linked) who asked
+    not to be contacted: logging is not refused (they may have called us), only flagged."""
+    chosen = set(form.contact_ids.data or []) - set(already)
+    names = [name for cid, name in form.do_not_contact.items() if cid in chosen]
+    if names:
+        flash(f"Note: {', '.join(names)} asked not to be contacted. Make sure the contact "
+              "was theirs to make, or was needed.", "warning")
 
 
 def _remote(field, endpoint: str, placeholder: str) -> None:
@@ -195,6 +213,7 @@ def new():
             current_user, partner, _service_data(form), _follow_up_data(form))))
     if saved:
         flash(f"Interaction with {partner.name} saved.", "success")
+        _warn_do_not_contact(form)
         if claimed is not None:
             idempotency.record(claimed, 302, "", {"Location": _entry_url(interaction)})
         return redirect(_entry_url(interaction))
@@ -248,6 +267,7 @@ def edit(id: int):
         lambda: interactions.check_update(current_user, interaction, _service_data(form)))
     if saved:
         flash("Interaction updated.", "success")
+        _warn_do_not_contact(form, already=contact_ids)
         return redirect(_entry_url(interaction))
     _fill_colleagues(form)
     return render_template("interactions/edit.html", form=form, interaction=interaction,

@@ -107,7 +107,8 @@ def show(partner_id: int):
     partner = _get_partner(partner_id)
     contacts = db.session.scalars(
         access.visible_contacts(current_user).where(
-            Contact.partner_id == partner.id, Contact.archived.is_(False)
+            Contact.partner_id == partner.id, Contact.archived.is_(False),
+            Contact.erased_at.is_(None),  # erasure archives too; this says so where it counts
         ).order_by(Contact.name)).all()
     open_follow_ups = db.session.scalars(
         access.visible_follow_ups(current_user).where(
