@@ -30,7 +30,15 @@ from sqlalchemy.sql.functions import coalesce
 
 from crm.extensions import db
 from crm.lib import safetext
-from crm.models import Contact, FollowUp, Interaction, Partner, User, partner_collaborators
+from crm.models import (
+    Contact,
+    FollowUp,
+    Interaction,
+    InteractionMonthCount,
+    Partner,
+    User,
+    partner_collaborators,
+)
 from crm.models.enums import SENSITIVITY_RANK
 
 
@@ -113,6 +121,15 @@ def visible_interactions(user: User, stmt: Select | None = None) -> Select:
     stmt = select(Interaction) if stmt is None else stmt
     return stmt.join(Partner, Partner.id == Interaction.partner_id).where(
         partner_clause(user), sensitivity_clause(user, Interaction.sensitivity)
+    )
+
+
+def visible_month_counts(user: User, stmt: Select | None = None) -> Select:
+    """Retention's monthly counts of deleted interactions that the user may count: the rule
+    of the interactions they stand for (the partner, and their own sensitivity)."""
+    stmt = select(InteractionMonthCount) if stmt is None else stmt
+    return stmt.join(Partner, Partner.id == InteractionMonthCount.partner_id).where(
+        partner_clause(user), sensitivity_clause(user, InteractionMonthCount.sensitivity)
     )
 
 

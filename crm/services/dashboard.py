@@ -9,13 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import String, and_, cast, exists, func, or_, select
+from sqlalchemy import String, and_, cast, exists, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import ColumnElement
 
 from crm.extensions import db
 from crm.lib import cache, colourscale, countries, timeutil
-from crm.models import FollowUp, Interaction, Partner, User, interaction_staff
+from crm.models import (
+    FollowUp,
+    Interaction,
+    InteractionMonthCount,
+    Partner,
+    User,
+    interaction_staff,
+)
 from crm.models.enums import HEALTH_STATES, SECTORS, STAGES, label
 from crm.services import access, engagement
 
@@ -43,6 +50,13 @@ def month_key(column) -> ColumnElement[str]:
     """'YYYY-MM' of a UTC timestamp column, on PostgreSQL and SQLite alike."""
     if db.engine.dialect.name == "postgresql":
         return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return cast(func.strftime("%Y-%m", column), String)
+
+
+def date_month_key(column) -> ColumnElement[str]:
+    """'YYYY-MM' of a DATE column (a month's first day), on PostgreSQL and SQLite alike."""
+    if db.engine.dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
     return cast(func.strftime("%Y-%m", column), String)
 
 
@@ -149,13 +163,21 @@ def interactions_by_month(user: User, now: datetime | None = None) -> dict:
 
 
 def _interactions_by_month(user: User, now: datetime) -> dict:
+    """One statement: the interactions and, for months retention has reached, the monthly
+    counts of the deleted ones (both scoped by access; months are UTC months in both)."""
     months = last_months(now)
     key = month_key(Interaction.occurred_at)
-    stmt = (access.visible_interactions(user, select(key.label("month"), Partner.sector,
-                                                     func.count()))
+    live = (access.visible_interactions(user, select(key, Partner.sector, func.count()))
             .where(Interaction.occurred_at >= month_start(months[0]))
             .group_by(key, Partner.sector))
-    counts = {(m, s): n for m, s, n in db.session.execute(stmt)}
+    deleted_key = date_month_key(InteractionMonthCount.month)
+    deleted = (access.visible_month_counts(user, select(
+        deleted_key, Partner.sector, func.sum(InteractionMonthCount.count)))
+        .where(InteractionMonthCount.month >= month_start(months[0]).date())
+        .group_by(deleted_key, Partner.sector))
+    counts: dict[tuple[str, str], int] = {}
+    for m, s, n in db.session.execute(union_all(live, deleted)):
+        counts[(m, s)] = counts.get((m, s), 0) + int(n or 0)
     series = [
         {"sector": sector, "label": label(sector),
          "data": [int(counts.get((m, sector), 0)) for m in months]}

@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from crm.extensions import db
 from crm.lib import countries, timeutil, when
-from crm.models import FollowUp, Interaction, Partner, User
+from crm.models import FollowUp, Interaction, InteractionMonthCount, Partner, User
 from crm.models.enums import SECTORS, label
 from crm.services import access, dashboard
 
@@ -171,10 +171,23 @@ class Engagement:
 
 
 def engagement_report(user: User, period: Period, filters: Filters) -> Engagement:
-    """Interactions per sector/region/country/owner, this period vs the one before (4 SQL)."""
+    """Interactions per sector/region/country/owner, this period vs the one before (4 SQL).
+
+    Interactions deleted by retention still count: their monthly counts
+    (`interaction_month_counts`, scoped like the interactions) are added in the same
+    statement. A month's deleted interactions count in the period that includes its first
+    day (a local day in the reader's zone): month-aligned periods ("This year", whole
+    years) keep their totals exactly; a period starting mid-month leaves that month's
+    deleted interactions to the period before.
+    """
     prev = period.previous
     in_current = and_(Interaction.occurred_at >= period.start, Interaction.occurred_at < period.end)
     in_previous = and_(Interaction.occurred_at >= prev.start, Interaction.occurred_at < prev.end)
+    tz = user.timezone
+    month = InteractionMonthCount.month
+    kept_current = and_(month >= period.first_day(tz), month <= period.last_day(tz))
+    kept_previous = and_(month >= prev.first_day(tz), month <= prev.last_day(tz))
+    kept = func.sum(InteractionMonthCount.count)
     owner = aliased(User)
     dims = {
         "sector": (Partner.sector,),
@@ -184,14 +197,24 @@ def engagement_report(user: User, period: Period, filters: Filters) -> Engagemen
     }
     result = Engagement(period)
     for name, columns in dims.items():
-        stmt = access.visible_interactions(user, select(
+        live = access.visible_interactions(user, select(
             *columns, func.count().filter(in_current), func.count().filter(in_previous)))
+        deleted = access.visible_month_counts(user, select(
+            *columns, kept.filter(kept_current), kept.filter(kept_previous)))
         if name == "owner":
-            stmt = stmt.outerjoin(owner, owner.id == Partner.owner_id)
-        stmt = (stmt.where(filters.clause(), Interaction.occurred_at >= prev.start,
+            live = live.outerjoin(owner, owner.id == Partner.owner_id)
+            deleted = deleted.outerjoin(owner, owner.id == Partner.owner_id)
+        live = (live.where(filters.clause(), Interaction.occurred_at >= prev.start,
                            Interaction.occurred_at < period.end).group_by(*columns))
+        deleted = (deleted.where(filters.clause(), month >= prev.first_day(tz),
+                                 month <= period.last_day(tz)).group_by(*columns))
+        totals: dict[tuple, list[int]] = {}
+        for *keys, current, previous in db.session.execute(union_all(live, deleted)):
+            sums = totals.setdefault(tuple(keys), [0, 0])
+            sums[0] += int(current or 0)
+            sums[1] += int(previous or 0)
         rows = []
-        for *keys, current, previous in db.session.execute(stmt):
+        for keys, (current, previous) in totals.items():
             key = keys[0]
             if name == "owner":
                 text = keys[1] or "No owner"
@@ -199,8 +222,7 @@ def engagement_report(user: User, period: Period, filters: Filters) -> Engagemen
                 text = countries.country_name(key)
             else:
                 text = label(key) if name == "sector" else key
-            rows.append(EngagementRow("" if key is None else str(key), text,
-                                      int(current), int(previous)))
+            rows.append(EngagementRow("" if key is None else str(key), text, current, previous))
         rows.sort(key=lambda r: (-r.current, -r.previous, r.label))
         result.by[name] = rows
     return result
