@@ -70,6 +70,8 @@ def _some_users(*keys: str) -> Filler:
 
 ARGUMENTS: dict[str, Filler] = {
     "partner_id": _ids("partner"),
+    # every contact's id: the contact page (contacts.show, issue 13 helper A) and the
+    # admins' personal-data routes are crawled for each contact of the world
     "contact_id": _ids("contact"),
     "interaction_id": _ids("interaction"),
     "follow_up_id": _ids("follow_up"),
@@ -152,6 +154,8 @@ QUERIES: dict[str, Callable[[Context], list[dict]]] = {
         for extra in ({}, {"region": "Europe"})],
     "reports.download": lambda ctx: [{"period": "last_365"}],
     "exports.interactions": lambda ctx: [{"since": "2000-01-01"}],
+    # the contact page's second page of interactions (past the last one: the page's frame)
+    "contacts.show": lambda ctx: [{"page": 2}],
 }
 
 

@@ -137,6 +137,8 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "api.create_follow_up": API,
     "api.complete_follow_up": API,
     "api.snooze_follow_up": API,
+    # personal data: the contact page (issue 13, helper A)
+    "contacts.show": SIGNED_IN,
     # personal data: export and erasure (issue 13, helper B)
     "contacts.personal_data": ADMIN,
     "contacts.erase": ADMIN,
