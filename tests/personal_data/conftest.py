@@ -71,7 +71,8 @@ def build_person(db, make) -> Person:
     db.session.flush()
     job = ImportJob(created_by_id=admin.id, filename="contacts.csv", status="done",
                     content=f"name,email,phone\n{NAME},{EMAIL},{PHONE}\nKeep Me,k@example.org,1\n",
-                    results=[{"row": 2, "outcome": "created", "reason": f"new contact {NAME}"}],
+                    results=[{"row": 2, "name": NAME, "outcome": "created",
+                              "reason": f"new contact {NAME}"}],
                     total_rows=2)
     key = IdempotencyKey(user_id=admin.id, key="k-1", request_hash="0" * 64, status=201,
                          body=json.dumps({"name": NAME, "email": EMAIL}), headers={})
