@@ -1,5 +1,12 @@
 """SQLAlchemy 2 typed models, one module per aggregate."""
 
+from .agreement import (
+    Agreement,
+    AgreementReport,
+    CodeCriterion,
+    agreement_contacts,
+    agreement_staff,
+)
 from .audit import AuditEvent
 from .contact import Contact
 from .delivery import Delivery
@@ -13,6 +20,11 @@ from .settings import SiteSetting
 from .user import ApiToken, UsedLinkToken, User
 
 __all__ = [
+    "Agreement",
+    "AgreementReport",
+    "CodeCriterion",
+    "agreement_contacts",
+    "agreement_staff",
     "ApiToken",
     "AuditEvent",
     "AuditValue",

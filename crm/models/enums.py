@@ -54,10 +54,29 @@ IMPORT_STATUSES = ("pending", "running", "done", "failed")
 #: why the network may hold a contact's data (GDPR art. 6); a contact may have none recorded
 LAWFUL_BASES = ("consent", "legitimate_interests", "contract", "legal_obligation",
                 "public_task", "vital_interests")
+#: agreements with partners (crm.services.agreements)
+AGREEMENT_KINDS = ("mou", "the_code", "data_sharing", "funding", "letter_of_intent", "other")
+AGREEMENT_KIND_LABELS = {"mou": "MoU", "the_code": "The Code", "data_sharing": "Data sharing",
+                         "funding": "Funding", "letter_of_intent": "Letter of intent",
+                         "other": "Other"}
+#: draft → negotiation → signed → active → expired / terminated; renewed links to a successor
+AGREEMENT_STATUSES = ("draft", "negotiation", "signed", "active", "expired", "terminated",
+                      "renewed")
+#: The Code's six criteria, numbered 1-6, each with one of these statuses
+CODE_CRITERIA = (
+    "Establish a policy and procedures against sexual exploitation of children",
+    "Train employees in children's rights, prevention of sexual exploitation and reporting",
+    "Include a clause in contracts throughout the value chain",
+    "Provide information to travellers on children's rights and how to report",
+    "Support, collaborate and engage stakeholders in the prevention of sexual exploitation",
+    "Report annually on the implementation of the Code",
+)
+CODE_CRITERION_STATUSES = ("not_started", "in_progress", "met")
 #: what retention does to an interaction older than its sensitivity's period
 RETENTION_ACTIONS = ("redact", "delete")
 
 
 def label(code: str) -> str:
     """Human label for any enumeration code."""
-    return SECTOR_LABELS.get(code) or code.replace("_", " ").capitalize()
+    return (SECTOR_LABELS.get(code) or AGREEMENT_KIND_LABELS.get(code)
+            or code.replace("_", " ").capitalize())
