@@ -31,6 +31,7 @@ from sqlalchemy.sql.functions import coalesce
 from crm.extensions import db
 from crm.lib import safetext
 from crm.models import (
+    Agreement,
     Contact,
     FollowUp,
     Interaction,
@@ -130,6 +131,15 @@ def visible_month_counts(user: User, stmt: Select | None = None) -> Select:
     stmt = select(InteractionMonthCount) if stmt is None else stmt
     return stmt.join(Partner, Partner.id == InteractionMonthCount.partner_id).where(
         partner_clause(user), sensitivity_clause(user, InteractionMonthCount.sensitivity)
+    )
+
+
+def visible_agreements(user: User, stmt: Select | None = None) -> Select:
+    """Agreements the user may see: the partner, at the agreement's own sensitivity (never
+    below the partner's: crm.services.agreements raises it with the partner)."""
+    stmt = select(Agreement) if stmt is None else stmt
+    return stmt.join(Partner, Partner.id == Agreement.partner_id).where(
+        partner_clause(user), sensitivity_clause(user, Agreement.sensitivity)
     )
 
 
@@ -241,6 +251,7 @@ _SCOPERS = {
     Interaction: visible_interactions,
     Contact: visible_contacts,
     FollowUp: visible_follow_ups,
+    Agreement: visible_agreements,
 }
 
 
