@@ -9,6 +9,14 @@ crm_cli = AppGroup("crm", help="Partner CRM administration commands.")
 
 
 def register_commands(app: Flask) -> None:
-    from crm.commands import demo, digests, imports, reminders, tokens, users  # noqa: F401
+    from crm.commands import (  # noqa: F401
+        demo,
+        digests,
+        imports,
+        reminders,
+        retention,
+        tokens,
+        users,
+    )
 
     app.cli.add_command(crm_cli)

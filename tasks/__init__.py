@@ -13,7 +13,7 @@ flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
 app = celery_app
 
-from tasks import delivery, digests, imports, misc, reminders  # noqa: E402,F401,I001
+from tasks import delivery, digests, imports, misc, reminders, retention  # noqa: E402,F401,I001
 from tasks.schedule import BEAT_SCHEDULE  # noqa: E402
 
 celery_app.conf.beat_schedule = BEAT_SCHEDULE

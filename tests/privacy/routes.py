@@ -156,6 +156,8 @@ QUERIES: dict[str, Callable[[Context], list[dict]]] = {
     "exports.interactions": lambda ctx: [{"since": "2000-01-01"}],
     # the contact page's second page of interactions (past the last one: the page's frame)
     "contacts.show": lambda ctx: [{"page": 2}],
+    # the contacts offered for erasure (issue 13 helper C): a page past the last one too
+    "admin.erasure_candidates": lambda ctx: [{"page": 2}],
 }
 
 

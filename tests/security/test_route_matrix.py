@@ -146,6 +146,9 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "admin.user_personal_data": ADMIN,
     "api.contact_personal_data": API,
     "api.erase_contact": API,
+    # personal data: retention and the contacts offered for erasure (issue 13, helper C)
+    "admin.retention": ADMIN,
+    "admin.erasure_candidates": ADMIN,
 }
 
 ROLES = ("anonymous", "viewer", "staff", "manager", "admin")
