@@ -17,8 +17,13 @@ def _download(client, url: str):
 
 
 def test_contact_export_has_every_field_and_names_no_one_else(client, db, person, login_as):
-    from crm.models import AuditEvent, Contact
+    from crm.models import Agreement, AuditEvent, Contact
 
+    mou = Agreement(partner_id=person.partner.id, kind="mou", title="Hotline MoU",
+                    status="signed", contacts=[person.contact, person.other],
+                    staff=[person.staff])
+    db.session.add(mou)
+    db.session.commit()
     login_as(person.admin)
     response, doc = _download(client, f"/contacts/{person.contact.id}/personal-data")
     assert response.headers["Content-Disposition"] == \
@@ -44,6 +49,9 @@ def test_contact_export_has_every_field_and_names_no_one_else(client, db, person
     assert meeting["staff_present"] == 1
     assert {f["id"] for f in doc["follow_ups"]} == {person.follow_up.id,
                                                      person.mention_follow_up.id}
+
+    assert [(a["id"], a["title"]) for a in doc["agreements_signed"]] == [(mou.id,
+                                                                           "Hotline MoU")]
 
     events = doc["audit_events"]
     assert {e["action"] for e in events} >= {"contact.create", "contact.update"}

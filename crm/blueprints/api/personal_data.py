@@ -31,6 +31,8 @@ class PersonalDataOut(Schema):
     follow_ups = fields.List(fields.Dict(), required=True, metadata={
         "description": "follow-ups of those interactions and follow-ups whose title "
                        "mentions them"})
+    agreements_signed = fields.List(fields.Dict(), required=True, metadata={
+        "description": "the agreements they signed for their organisation"})
     audit_events = fields.List(fields.Dict(), required=True, metadata={
         "description": "the audit events about them, personal values resolved (null once "
                        "erased)"})

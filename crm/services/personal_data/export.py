@@ -20,6 +20,7 @@ from sqlalchemy import exists, func, or_, select
 from crm.extensions import db
 from crm.lib import timeutil
 from crm.models import (
+    Agreement,
     ApiToken,
     AuditEvent,
     Contact,
@@ -27,6 +28,8 @@ from crm.models import (
     Interaction,
     Partner,
     User,
+    agreement_contacts,
+    agreement_staff,
     interaction_contacts,
     interaction_staff,
 )
@@ -71,6 +74,21 @@ def _events(events: list[AuditEvent], *, with_values: bool = True) -> list[dict[
             item["details"] = e.details
         out.append(item)
     return out
+
+
+def _agreements(link: Any, column: Any, person_id: int) -> list[dict[str, Any]]:
+    """The agreements a person signed (`link`: the agreement's contacts or staff table)."""
+    rows = db.session.execute(
+        select(Agreement.id, Agreement.kind, Agreement.title, Agreement.status,
+               Agreement.signed_on, Agreement.starts_on, Agreement.expires_on,
+               Agreement.partner_id, Partner.name)
+        .join(Partner, Partner.id == Agreement.partner_id)
+        .join(link, link.c.agreement_id == Agreement.id)
+        .where(column == person_id).order_by(Agreement.id)).all()
+    return [{"id": i, "kind": kind, "title": title, "status": status,
+             "signed_on": _value(signed), "starts_on": _value(starts),
+             "expires_on": _value(expires), "partner_id": pid, "partner_name": pname}
+            for i, kind, title, status, signed, starts, expires, pid, pname in rows]
 
 
 def contact_document(contact: Contact) -> dict[str, Any]:
@@ -134,6 +152,8 @@ def contact_document(contact: Contact) -> dict[str, Any]:
         "contact": record,
         "interactions": interactions,
         "follow_ups": follow_ups,
+        "agreements_signed": _agreements(agreement_contacts, agreement_contacts.c.contact_id,
+                                         contact.id),
         "audit_events": _events(events),
     }
 
@@ -177,6 +197,7 @@ def user_document(user: User) -> dict[str, Any]:
                                  "completed_at": _value(done), "partner_id": pid,
                                  "partner_name": pname}
                                 for i, due, status, done, pid, pname in follow_ups],
+        "agreements_signed": _agreements(agreement_staff, agreement_staff.c.user_id, user.id),
         # events about the account in full; what they did elsewhere as the fact only (the
         # values of others' records are not theirs)
         "audit_events_about_them": _events(mine),
