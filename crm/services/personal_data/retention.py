@@ -169,8 +169,8 @@ def get_policy() -> Policy:
 def set_policy(actor: User, policy: Policy) -> bool:
     """Store `policy`; audited as "retention.policy" with old → new. False when unchanged."""
     old = get_policy()
-    old_flat = {f"{s}.{k}": v for s, rule in old.items() for k, v in rule.as_dict().items()}
-    new_flat = {f"{s}.{k}": v for s, rule in policy.items() for k, v in rule.as_dict().items()}
+    old_flat = {f"{s}_{k}": v for s, rule in old.items() for k, v in rule.as_dict().items()}
+    new_flat = {f"{s}_{k}": v for s, rule in policy.items() for k, v in rule.as_dict().items()}
     changes = audit.diff(old_flat, new_flat)
     if not changes:
         return False
