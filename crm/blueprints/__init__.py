@@ -13,6 +13,7 @@ BLUEPRINTS = (
     ("health", None),
     ("partners", "/partners"),
     ("contacts", None),
+    ("agreements", None),
     ("interactions", "/interactions"),
     ("followups", "/follow-ups"),
     ("reports", "/reports"),

@@ -24,7 +24,7 @@ from crm.forms.partners import PartnerForm
 from crm.lib import countries, timeutil
 from crm.models import Contact, FollowUp, Partner
 from crm.models.enums import HEALTH_STATES, SECTORS, STAGES, label
-from crm.services import access, audit, engagement, partners, records, timeline
+from crm.services import access, agreements, audit, engagement, partners, records, timeline
 from crm.services.accounts import directory as people
 from crm.services.errors import ConflictError, ValidationError
 
@@ -122,6 +122,8 @@ def show(partner_id: int):
         "partners/show.html", partner=partner, contacts=contacts,
         open_follow_ups=open_follow_ups, timeline=page, now=timeutil.now_utc(),
         health=engagement.assess(partner, thresholds=_thresholds()),
+        # the agreements panel: timeline.agreements, badged for the reader's day
+        today=agreements.today_for(current_user), agreement_badges=agreements.badges,
     )
 
 
