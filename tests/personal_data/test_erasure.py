@@ -211,3 +211,24 @@ def test_staff_may_not_erase_or_redact(client, db, person, login_as):
     assert client.post(f"/contacts/{person.contact.id}/mentions/redact",
                        data={"csrf_token": token, "mention": "x"}).status_code == 403
     assert not snapshot.unchanged_but_refusals(db, before, snapshot.take(db))
+
+
+def test_the_contact_page_panel_offers_export_and_erasure_to_admins(client, db, person,
+                                                                    login_as):
+    from crm.services.personal_data import erasure
+
+    login_as(person.admin)
+    page = client.get(f"/contacts/{person.contact.id}").get_data(as_text=True)
+    assert "Download personal data (JSON)" in page and "Erase this person…" in page
+    assert f"/contacts/{person.contact.id}/erase" in page
+    erasure.erase_contact(person.admin, person.contact)
+    db.session.commit()
+    page = client.get(f"/contacts/{person.contact.id}").get_data(as_text=True)
+    assert "was erased on" in page and "Erase this person…" not in page
+    erase_page = client.get(f"/contacts/{person.contact.id}/erase").get_data(as_text=True)
+    assert "Nothing more to do" in erase_page
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login_as(person.staff)
+    page = client.get(f"/contacts/{person.contact.id}")
+    assert page.status_code == 200 and "Download personal data" not in page.get_data(
+        as_text=True)

@@ -79,6 +79,8 @@ def test_export_query_count_does_not_grow_with_data(db, person, make, count_quer
 
     with count_queries() as small:
         export.contact_document(person.contact)
+    with count_queries() as small_user:
+        export.user_document(person.staff)
     for _ in range(15):
         interaction = make.make_interaction(person.partner, person.staff,
                                             contacts=[person.contact, person.other])
@@ -92,6 +94,10 @@ def test_export_query_count_does_not_grow_with_data(db, person, make, count_quer
         document = export.contact_document(person.contact)
     assert len(document["interactions"]) == 17
     assert big.count == small.count
+    with count_queries() as big_user:
+        document = export.user_document(person.staff)
+    assert len(document["interactions"]) == 17 and len(document["follow_ups_assigned"]) == 17
+    assert big_user.count == small_user.count
 
 
 def test_user_export_has_no_secrets(client, db, person, login_as):
