@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast, func, select, text
 
 from crm.models import (
     AuditEvent,
@@ -276,3 +276,18 @@ def test_delete_in_batches_keeps_report_and_chart_totals_for_every_reader(db, ma
     assert all(e["total"] == 0 for e in retention.apply(AT).values())
     db.session.commit()
     assert numbers() == before
+
+
+def test_a_run_holds_a_lock_so_a_simultaneous_run_waits_for_it(db, make, is_postgres):
+    """PostgreSQL: until the run's transaction ends, a second run cannot take the lock (it
+    would wait, then find nothing left): monthly counts are never added twice."""
+    if not is_postgres:
+        pytest.skip("the advisory lock is PostgreSQL's")
+    _set(db, make, standard=(10, "delete"))
+    probe = text("SELECT pg_try_advisory_xact_lock(:key)")
+    retention.apply(AT)
+    with db.engine.connect() as other:
+        assert other.execute(probe, {"key": retention.LOCK_KEY}).scalar() is False
+        other.rollback()
+        db.session.commit()
+        assert other.execute(probe, {"key": retention.LOCK_KEY}).scalar() is True

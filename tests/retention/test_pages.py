@@ -42,6 +42,8 @@ def test_the_policy_is_saved_audited_and_shown(db, client, make, login_as):
 
     saved = _post(client, standard_years=" 10 ")
     assert saved.status_code == 302 and saved.headers["Location"].endswith("/admin/retention")
+    assert "Retention policy saved. The next nightly run will change no interaction." in \
+        client.get("/admin/retention").get_data(as_text=True)
     db.session.expire_all()
     policy = retention.get_policy()
     assert policy["standard"] == retention.Rule(10, "redact")

@@ -41,8 +41,10 @@ def retention_policy():
     saved, changed, status = save_form(form, lambda: retention.set_policy(
         current_user, retention.parse_policy(form.data)))
     if saved:
-        flash("Retention policy saved." if changed else "The retention policy is unchanged.",
-              "success" if changed else "info")
+        if changed:
+            flash("Retention policy saved. " + _next_run_summary(), "success")
+        else:
+            flash("The retention policy is unchanged.", "info")
         return redirect(url_for("admin.retention"))
     now = timeutil.now_utc()
     next_run = retention.next_run(now)
@@ -50,6 +52,17 @@ def retention_policy():
     return render_template("admin/retention.html", form=form, policy=policy,
                            preview=retention.plan(next_run, policy), next_run=next_run,
                            last_run=retention.last_run()), status
+
+
+def _next_run_summary() -> str:
+    """What the saved policy will do at the next nightly run, in one sentence."""
+    at = retention.next_run(timeutil.now_utc())
+    parts = [f"{'redact' if e['action'] == 'redact' else 'delete'} {e['total']} "
+             f"{sensitivity} interaction{'' if e['total'] == 1 else 's'}"
+             for sensitivity, e in retention.plan(at).items() if e["total"]]
+    if not parts:
+        return "The next nightly run will change no interaction."
+    return "The next nightly run will " + ", ".join(parts) + "."
 
 
 def _erase_url(contact_id: int) -> str | None:

@@ -84,7 +84,7 @@ MAX_YEARS = 100
 #: the audit fields whose values an interaction's redaction or deletion scrubs
 TEXT_FIELDS = ("summary", "outcome")
 #: pg_advisory_xact_lock key: "retention" as a number, so two runs never overlap
-_LOCK_KEY = 0x7265_7465_6E74
+LOCK_KEY = 0x7265_7465_6E74
 #: when the nightly beat entry "apply-retention" runs (UTC; tasks/schedule.py reads it)
 NIGHTLY_AT = time(2, 30)
 
@@ -268,7 +268,7 @@ def apply(at: datetime | None = None, *, dry_run: bool = False,
     session = db.session
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
+        session.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
     counts = _empty_counts(policy)
     now = timeutil.now_utc()
     for sensitivity, rule in policy.items():
