@@ -81,9 +81,11 @@ SETTING_KEY = "retention"
 BATCH = 2000
 #: the most years a policy may name
 MAX_YEARS = 100
+YEARS_MESSAGE = (f"Enter a whole number of years from 1 to {MAX_YEARS}, "
+                 "or leave it empty to keep forever.")
 #: the audit fields whose values an interaction's redaction or deletion scrubs
 TEXT_FIELDS = ("summary", "outcome")
-#: pg_advisory_xact_lock key: "retention" as a number, so two runs never overlap
+#: the pg_advisory_xact_lock key ("retent" in ASCII) that keeps two runs from overlapping
 LOCK_KEY = 0x7265_7465_6E74
 #: when the nightly beat entry "apply-retention" runs (UTC; tasks/schedule.py reads it)
 NIGHTLY_AT = time(2, 30)
@@ -119,12 +121,11 @@ def parse_years(value: Any) -> int | None:
     if not text_value:
         return None
     if not (text_value.isascii() and text_value.isdigit()):
-        raise ValueError(f"Enter a whole number of years from 1 to {MAX_YEARS}, "
-                         "or leave it empty to keep forever.")
-    years = int(text_value[:4]) if len(text_value) <= 4 else MAX_YEARS + 1
+        raise ValueError(YEARS_MESSAGE)
+    # a 5,000-digit string would make int() itself refuse (Python's digit limit)
+    years = int(text_value) if len(text_value) <= 4 else MAX_YEARS + 1
     if not 1 <= years <= MAX_YEARS:
-        raise ValueError(f"Enter a whole number of years from 1 to {MAX_YEARS}, "
-                         "or leave it empty to keep forever.")
+        raise ValueError(YEARS_MESSAGE)
     return years
 
 
