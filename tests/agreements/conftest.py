@@ -33,3 +33,6 @@ def agreement(db, owner, partner):
         return made
 
     return _make
+
+
+from tests.api.conftest import api, token_for  # noqa: E402,F401  (the API tests' fixtures)

@@ -66,4 +66,12 @@ from . import errors, guard  # noqa: E402
 errors.init_blueprint(bp)
 guard.init_blueprint(bp)
 
-from . import contacts, followups, interactions, me, partners, personal_data  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    agreements,
+    contacts,
+    followups,
+    interactions,
+    me,
+    partners,
+    personal_data,
+)

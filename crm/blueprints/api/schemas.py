@@ -7,10 +7,13 @@ which the web uses too. Unknown fields are refused (marshmallow's RAISE, the def
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow import Schema, fields, post_dump, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
 from crm.models.enums import (
+    AGREEMENT_KINDS,
+    AGREEMENT_STATUSES,
+    CODE_CRITERION_STATUSES,
     FOLLOW_UP_STATUSES,
     HEALTH_STATES,
     INTERACTION_KINDS,
@@ -310,3 +313,130 @@ class FollowUpSnooze(Schema):
     def _one_of(self, data: dict, **kwargs) -> None:
         if ("days" in data) == ("until" in data):
             raise SchemaError({"days": ["Give either days or until."]})
+
+
+# --- agreements (issue 15) ----------------------------------------------------------------
+
+
+class CriterionOut(Schema):
+    number = fields.Integer(required=True, metadata={"minimum": 1, "maximum": 6})
+    status = fields.String(required=True, validate=validate.OneOf(CODE_CRITERION_STATUSES))
+    note = fields.String(allow_none=True, required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+
+class AgreementOut(Schema):
+    id = fields.Integer(required=True)
+    partner_id = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(AGREEMENT_KINDS))
+    title = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(AGREEMENT_STATUSES))
+    signed_on = fields.Date(allow_none=True, required=True)
+    starts_on = fields.Date(allow_none=True, required=True)
+    expires_on = fields.Date(allow_none=True, required=True)
+    renewal_notice_days = fields.Integer(required=True)
+    reporting_every_months = fields.Integer(allow_none=True, required=True)
+    last_report_on = fields.Date(allow_none=True, required=True)
+    next_report_due_on = fields.Date(allow_none=True, required=True, metadata={
+        "description": "derived: the last report received (else the start, else the signing) "
+                       "plus the reporting interval"})
+    document_ref = fields.String(allow_none=True, required=True)
+    notes = fields.String(allow_none=True, required=True)
+    sensitivity = fields.String(required=True, validate=validate.OneOf(SENSITIVITIES))
+    contact_ids = fields.Method("_contacts", required=True, metadata={
+        "type": "array", "items": {"type": "integer"},
+        "description": "the signatories at the partner that you may see"})
+    staff_ids = fields.Method("_staff", required=True,
+                              metadata={"type": "array", "items": {"type": "integer"}})
+    successor_id = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "set when renewed: the agreement that replaces this one"})
+    terminated_on = fields.Date(allow_none=True, required=True)
+    termination_reason = fields.String(allow_none=True, required=True)
+    criteria = fields.List(fields.Nested(CriterionOut), metadata={
+        "description": "The Code's six criteria (kind the_code only)"})
+    version = fields.Integer(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+    def _contacts(self, agreement) -> list[int]:
+        # the API views load them scoped to the caller (api/agreements.py)
+        return sorted(getattr(agreement, "visible_contact_ids", ()))
+
+    def _staff(self, agreement) -> list[int]:
+        return sorted(u.id for u in agreement.staff)
+
+    @post_dump(pass_original=True)
+    def _criteria_for_the_code(self, data: dict, original, **_kwargs) -> dict:
+        if original.kind != "the_code":
+            data.pop("criteria", None)
+        return data
+
+
+class AgreementFilters(PageArgs):
+    partner_id = f.QueryInt(validate=validate.Range(min=1, max=f.MAX_ID))
+    kind = f.enum(AGREEMENT_KINDS)
+    status = f.enum(AGREEMENT_STATUSES)
+    expires_before = f.Day(metadata={"description": "expires before this day (YYYY-MM-DD)"})
+    report_due_before = f.Day(metadata={
+        "description": "next report due before this day (YYYY-MM-DD)"})
+
+
+class AgreementFields(Schema):
+    kind = f.enum(AGREEMENT_KINDS, required=True)
+    title = f.text(300, required=True, min_length=1)
+    status = f.enum(AGREEMENT_STATUSES, metadata={
+        "description": "draft → negotiation → signed → active → expired; terminated needs "
+                       "termination_reason; renewed is not set here"})
+    signed_on = f.Day(allow_none=True)
+    starts_on = f.Day(allow_none=True)
+    expires_on = f.Day(allow_none=True, metadata={"description": "not before signed_on"})
+    renewal_notice_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=3650))
+    reporting_every_months = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=1, max=60),
+        metadata={"description": "1-60, or null for no reporting duty (the_code: 12)"})
+    document_ref = f.text(500, allow_none=True)
+    notes = f.text(10_000, allow_none=True)
+    sensitivity = f.enum(SENSITIVITIES, metadata={
+        "description": "never below the partner's; MoUs with law enforcement default to "
+                       "restricted"})
+    contact_ids = f.ids(metadata={"description": "signatories: contacts at the partner"})
+    staff_ids = f.ids(metadata={"description": "staff signatories: active users"})
+    termination_reason = f.text(2_000, allow_none=True)
+    terminated_on = f.Day(allow_none=True)
+
+
+class AgreementIn(AgreementFields):
+    partner_id = f.Id(required=True)
+
+
+class AgreementPatch(AgreementFields):
+    """Every field optional (used with partial=True); the partner cannot change."""
+
+
+class ReportIn(Schema):
+    received_on = f.Day(required=True, metadata={"description": "not in the future"})
+    link = f.text(500, allow_none=True)
+    summary = f.text(10_000, allow_none=True)
+
+
+class ReportOut(Schema):
+    id = fields.Integer(required=True)
+    agreement_id = fields.Integer(required=True)
+    received_on = fields.Date(required=True)
+    due_on = fields.Date(allow_none=True, required=True, metadata={
+        "description": "the due date this report answered"})
+    link = fields.String(allow_none=True, required=True)
+    summary = fields.String(allow_none=True, required=True)
+    next_report_due_on = fields.Method("_next", required=True, metadata={
+        "type": "string", "format": "date", "nullable": True,
+        "description": "the agreement's next due date after this report"})
+    created_at = fields.AwareDateTime(required=True)
+
+    def _next(self, report) -> str | None:
+        due = report.agreement.next_report_due_on
+        return due.isoformat() if due else None
+
+
+class CriterionPatch(Schema):
+    status = f.enum(CODE_CRITERION_STATUSES)
+    note = f.text(5_000, allow_none=True)
