@@ -27,6 +27,11 @@ def partner_url(base: str, partner_id: int, *, follow_up_id: int | None = None) 
     return _join(base, f"/partners/{int(partner_id)}{anchor}")
 
 
+def agreement_url(base: str, agreement_id: int) -> str:
+    """An agreement's page (reminders link there)."""
+    return _join(base, f"/agreements/{int(agreement_id)}")
+
+
 def partners_url(base: str) -> str:
     """The partner list (where a digest's "see all" leads: each partner page has its
     interactions; there is no list of interactions across partners)."""

@@ -46,6 +46,10 @@ DELIVERY_KINDS = (
     "import_report",
     "security_alert",
     "other",
+    #: an agreement's expiry or report reminder to the partner's owner (issue 15)
+    "agreement_reminder",
+    #: an agreement expired unrenewed, or a report 14 days overdue: to the covering managers
+    "agreement_escalation",
 )
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed")
 #: engagement health (crm.services.engagement); deliberately not the words of STAGES

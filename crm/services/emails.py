@@ -21,6 +21,9 @@ RENDERERS: dict[str, Renderer] = {
     "reminder_due": reminders.render,
     "reminder_overdue": reminders.render,
     "reminder_escalation": reminders.render,
+    # batched with the follow-up reminders of the same recipient: one email (issue 15)
+    "agreement_reminder": reminders.render,
+    "agreement_escalation": reminders.render,
     "digest": digests.render,
     "invitation": account_emails.render_invitation,
     "password_reset": account_emails.render_password_reset,

@@ -66,6 +66,19 @@ def follow_up_label(title: str | None, sensitivity: str | None, partner: str | N
     return f"A restricted follow-up with {partner_name(partner, partner_sensitivity)}"
 
 
+def agreement_label(title: str | None, sensitivity: str | None, partner: str | None,
+                    partner_sensitivity: str | None) -> str:
+    """One line naming an agreement: its title, or what kind of item it is.
+
+    An agreement's own sensitivity is never below its partner's, so both levels decide.
+    """
+    if not is_secret(sensitivity, partner_sensitivity) and title:
+        return title
+    if is_secret(partner_sensitivity):
+        return f"An agreement with {RESTRICTED_PARTNER}"
+    return f"A restricted agreement with {partner_name(partner, partner_sensitivity)}"
+
+
 def interactions_label(count: int, partner: str | None, partner_sensitivity: str | None) -> str:
     """How a number of restricted or confidential interactions with a partner is told."""
     plural = "" if count == 1 else "s"

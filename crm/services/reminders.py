@@ -21,7 +21,9 @@ candidates (the partial index ix_follow_ups_reminders_pending: open follow-ups w
 reminder still to settle, never the closed or fully reminded ones), one SELECT of the
 possible escalation recipients (only when something escalates), one compiled
 INSERT … ON CONFLICT DO NOTHING RETURNING id, batch_key and one compiled UPDATE of the
-markers, each run as an executemany.
+markers, each run as an executemany; plus the agreement reminders' two SELECTs (and one of
+their recipients when something is owed: crm.services.agreement_reminders), whose rows join
+the same INSERT and the same per-recipient batches.
 All rows for one recipient in one sweep share a batch key and go out as one email (the
 renderer below). The email names records only as crm.services.outside allows: a restricted
 follow-up is "a follow-up with a restricted partner" and a link, whoever the recipient.
@@ -41,7 +43,7 @@ from crm import mail, urls
 from crm.extensions import db
 from crm.lib import links, timeutil
 from crm.models import Delivery, FollowUp, Partner, User
-from crm.services import access, deliveries, followups, outside
+from crm.services import access, agreement_reminders, deliveries, followups, outside
 
 KINDS = ("reminder_due", "reminder_overdue", "reminder_escalation")
 #: the purpose of the signed action links in reminder emails
@@ -214,6 +216,8 @@ def sweep(now: datetime, *, hour: int, escalation_days: int) -> list[list[int]]:
     Flushes only: the caller (crm.jobs) commits, then enqueues the send task per list.
     """
     rows, marks = _owed_at(now, hour=hour, escalation_days=escalation_days)
+    # agreements' expiry and report reminders join the same INSERT and per-recipient batches
+    rows += agreement_reminders.due_rows(now, hour=hour, batch_key=batch_key)
     # stamped with the wall clock, not `now`: stuck-row detection compares against it
     batches = deliveries.insert_ignore_batches(rows)
     _mark(marks)
@@ -258,7 +262,14 @@ def action_link(settings: deliveries.MailSettings, follow_up_id: int, user_id: i
     return urls.follow_up_action_url(settings.base_url, token)
 
 
-def _subject(items: list[dict]) -> str:
+def _subject(items: list[dict], agreements: list[dict] | None = None) -> str:
+    if agreements:
+        if not items:
+            return ("An agreement needs your attention" if len(agreements) == 1
+                    else f"{len(agreements)} agreements need your attention")
+        fus = "follow-up" if len(items) == 1 else "follow-ups"
+        ags = "agreement" if len(agreements) == 1 else "agreements"
+        return f"{len(items)} {fus} and {len(agreements)} {ags} need you"
     kinds = {item["kind"] for item in items}
     if kinds == {"reminder_escalation"}:
         noun = "overdue follow-up needs" if len(items) == 1 else "overdue follow-ups need"
@@ -272,21 +283,28 @@ def _subject(items: list[dict]) -> str:
 
 def render(rows: list[Delivery], settings: deliveries.MailSettings) -> mail.Email | None:
     """One email listing every reminder of the batch still worth sending (the renderer of
-    the three reminder kinds in crm.services.emails).
+    the three reminder kinds and of the agreement reminders in crm.services.emails: the
+    sweep batches both per recipient).
 
     Re-checks at send time: a follow-up done, cancelled or moved since the sweep is
-    dropped (its row closed unsent); an inactive recipient gets nothing.
+    dropped (its row closed unsent), so is an agreement renewed, terminated, re-dated or
+    no longer visible to the recipient (crm.services.agreement_reminders.items); an
+    inactive recipient gets nothing.
     """
     recipient = db.session.get(User, rows[0].recipient_id) if rows[0].recipient_id else None
     if recipient is None or not recipient.active:
         for row in rows:
             deliveries.skip(row, "recipient inactive or gone")
         return None
+    agreement_rows = [row for row in rows if row.kind in agreement_reminders.KINDS]
+    agreements = (agreement_reminders.items(agreement_rows, recipient, settings)
+                  if agreement_rows else [])
+    rows = [row for row in rows if row.kind not in agreement_reminders.KINDS]
     ids = [int((row.payload or {}).get("follow_up_id", 0)) for row in rows]
     found = {fu.id: fu for fu in db.session.scalars(
         select(FollowUp)
         .options(joinedload(FollowUp.partner), joinedload(FollowUp.assignee))
-        .where(FollowUp.id.in_(ids))).unique()}
+        .where(FollowUp.id.in_(ids))).unique()} if ids else {}
     items = []
     for row in rows:
         fu = found.get(int((row.payload or {}).get("follow_up_id", 0)))
@@ -295,12 +313,14 @@ def render(rows: list[Delivery], settings: deliveries.MailSettings) -> mail.Emai
             deliveries.skip(row, reason)
             continue
         items.append(_item(row, fu, recipient, settings))
-    if not items:
+    if not items and not agreements:
         return None
+    subject = _subject(items, agreements)
     return mail.Email(
-        to=recipient.email, to_name=recipient.name, subject=_subject(items),
+        to=recipient.email, to_name=recipient.name, subject=subject,
         template="reminder",
-        context={"name": recipient.name, "items": items, "subject": _subject(items)},
+        context={"name": recipient.name, "items": items, "agreements": agreements,
+                 "subject": subject},
         headers={"X-CRM-Kind": "reminder"})
 
 

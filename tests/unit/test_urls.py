@@ -20,6 +20,7 @@ CASES: dict[str, tuple[tuple, dict, str]] = {
     "home_url": ((), {}, "dashboard.index"),
     "partner_url": ((42,), {}, "partners.show"),
     "partners_url": ((), {}, "partners.index"),
+    "agreement_url": ((42,), {}, "agreements.show"),
     "deliveries_admin_url": ((), {}, "admin.deliveries"),
     "follow_up_action_url": ((TOKEN,), {}, "followups.email_action"),
     "digest_preferences_url": ((), {}, "settings.digest"),

@@ -1,0 +1,1 @@
+"""Agreement expiry and report reminders (issue 15): crm/services/agreement_reminders.py."""
