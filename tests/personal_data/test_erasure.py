@@ -224,7 +224,7 @@ def test_the_contact_page_panel_offers_export_and_erasure_to_admins(client, db, 
     erasure.erase_contact(person.admin, person.contact)
     db.session.commit()
     page = client.get(f"/contacts/{person.contact.id}").get_data(as_text=True)
-    assert "was erased on" in page and "Erase this person…" not in page
+    assert "The download holds what remains" in page and "Erase this person…" not in page
     erase_page = client.get(f"/contacts/{person.contact.id}/erase").get_data(as_text=True)
     assert "Nothing more to do" in erase_page
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
