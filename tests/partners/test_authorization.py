@@ -48,6 +48,8 @@ def _routes(partner, contact, owner_id, collaborator_id, sensitivity):
     return [
         ("GET", f"/partners/{p}", None, "read", 200),
         ("GET", f"/partners/{p}/timeline", None, "read", 200),
+        # the contact page (issue 13, helper A)
+        ("GET", f"/contacts/{c}", None, "read", 200),
         ("GET", f"/partners/{p}/edit", None, "write", 200),
         ("POST", f"/partners/{p}/edit", edit, "write", 302),
         ("GET", f"/partners/{p}/contacts/new", None, "write", 200),
