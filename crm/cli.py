@@ -13,6 +13,7 @@ def register_commands(app: Flask) -> None:
         demo,
         digests,
         imports,
+        personal_data,
         reminders,
         retention,
         tokens,

@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 
+from crm.services.personal_data import erasure
+
 
 class EraseForm(FlaskForm):
     """The admin types the contact's name; the mentions found are ticked to be redacted."""
@@ -19,9 +21,7 @@ class EraseForm(FlaskForm):
     mentions = SelectMultipleField("Redact these mentions", choices=[])
 
     def confirms(self, name: str) -> bool:
-        """The typed text is the name (case and surrounding spaces aside)."""
-        typed = " ".join((self.confirmation.data or "").split()).casefold()
-        return bool(typed) and typed == " ".join(name.split()).casefold()
+        return erasure.confirms(self.confirmation.data, name)
 
 
 class RedactMentionForm(FlaskForm):

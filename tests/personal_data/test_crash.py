@@ -1,6 +1,6 @@
 """A crash mid-erasure leaves the person untouched; run again, they are fully erased.
 
-The erasure runs in a separate process (the app, as a worker or the CLI would run it) and is
+The erasure runs in a separate process (`flask --app crm crm erase-contact`) and is
 made to wait inside its transaction: the test holds a row lock on one of the person's audit
 values, which the erasure must scrub after it has already rewritten the contact and redacted
 the mentions. Once PostgreSQL shows it waiting on that lock, the process is SIGKILLed.
@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -24,28 +25,16 @@ from .conftest import EMAIL, NAME, build_person
 pytestmark = [pytest.mark.postgres]
 
 APP_NAME = "crm-erasure-crash-test"
-SCRIPT = """
-import sys
-from crm import create_app
-from crm.extensions import db
-from crm.models import Contact, User
-from crm.services.personal_data import erasure
-
-app = create_app("test")
-with app.app_context():
-    admin = db.session.get(User, int(sys.argv[1]))
-    contact = db.session.get(Contact, int(sys.argv[2]))
-    erasure.erase_contact(admin, contact, redact_keys=None)
-    db.session.commit()
-print("erased")
-"""
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _erase_in_a_process(url: str, person) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "CRM_CONFIG": "test"}
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(person.admin.id),
-                             str(person.contact.id)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "crm", "crm",
+                             "erase-contact", str(person.contact.id), "--admin",
+                             person.admin.email, "--confirm", NAME],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def _state(db, person) -> dict:
@@ -97,9 +86,11 @@ def test_killed_mid_erasure_leaves_the_person_untouched(app, db, make):
     holder.dispose()
     assert _state(db, person) == before, "a crash mid-erasure changed the person"
 
-    process = _erase_in_a_process(url, person)
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err[-2000:]
+    result = app.test_cli_runner().invoke(args=[
+        "crm", "erase-contact", str(person.contact.id), "--admin", person.admin.email,
+        "--confirm", NAME])
+    assert result.exit_code == 0, result.output
+    assert "3 mention(s) redacted" in result.output
     after = _state(db, person)
     assert after["name"] == f"Erased contact #{person.contact.id}" and after["email"] is None
     assert after["erased_at"] is not None and after["values"]

@@ -57,6 +57,12 @@ def erased_name(contact_id: int) -> str:
     return f"Erased contact #{contact_id}"
 
 
+def confirms(typed: str | None, name: str) -> bool:
+    """The typed confirmation is the contact's name (case and spacing aside)."""
+    typed = " ".join((typed or "").split()).casefold()
+    return bool(typed) and typed == " ".join(name.split()).casefold()
+
+
 def ensure_admin(actor: User) -> None:
     if actor is None or not actor.is_active or actor.role != "admin":
         raise access.Forbidden("admins only",
