@@ -149,6 +149,25 @@ ACCESS: dict[str, str | dict[str, str]] = {
     # personal data: retention and the contacts offered for erasure (issue 13, helper C)
     "admin.retention": ADMIN,
     "admin.erasure_candidates": ADMIN,
+    # agreements and The Code (issue 15, helper D)
+    "agreements.show": SIGNED_IN,
+    "agreements.new": WRITER,
+    "agreements.edit": WRITER,
+    "agreements.record_report": WRITER,
+    "agreements.renew": WRITER,
+    "agreements.terminate": WRITER,
+    "agreements.update_criterion": WRITER,
+    "api.list_agreements": API,
+    "api.create_agreement": API,
+    "api.get_agreement": API,
+    "api.update_agreement": API,
+    "api.record_agreement_report": API,
+    "api.update_agreement_criterion": API,
+    # agreement reports and The Code members view (issue 15, helper E)
+    "reports.agreements": SIGNED_IN,
+    "reports.agreements_csv": SIGNED_IN,
+    "agreements.code_members": SIGNED_IN,
+    "agreements.code_members_countries": SIGNED_IN,
 }
 
 ROLES = ("anonymous", "viewer", "staff", "manager", "admin")
@@ -175,6 +194,7 @@ class World:
     delivery_id: int
     job_id: int
     token_ids: dict[str, int]
+    agreement_id: int = 0
 
 
 def _build_world(db, make) -> World:
@@ -198,9 +218,17 @@ def _build_world(db, make) -> World:
         db.session.flush()
         token_ids[role] = row.id
     db.session.commit()
+    # agreements (issue 15, helper D): a standard Code membership every role can see
+    from crm.services import agreements
+
+    agreement = agreements.create(users["staff"], partner, {
+        "kind": "the_code", "title": "Matrix Code", "status": "active",
+        "signed_on": "2025-01-01"})
+    db.session.commit()
     return World(users=users, partner_id=partner.id, contact_id=contact.id,
                  interaction_id=interaction.id, follow_up_id=follow_up.id,
-                 delivery_id=delivery.id, job_id=job.id, token_ids=token_ids)
+                 delivery_id=delivery.id, job_id=job.id, token_ids=token_ids,
+                 agreement_id=agreement.id)
 
 
 Filler = Callable[[World, str], object]
@@ -217,6 +245,7 @@ ARGUMENTS: dict[str, Filler] = {
     "token_id": lambda w, role: w.token_ids.get(role, w.token_ids["staff"]),
     "token": lambda w, role: "not-a-valid-token",
     "filename": lambda w, role: "js/app.js",
+    "agreement_id": lambda w, role: w.agreement_id,  # issue 15, helper D
 }
 #: endpoint -> {argument: filler}, for names that mean different things on different routes
 ENDPOINT_ARGUMENTS: dict[str, dict[str, Filler]] = {
@@ -225,6 +254,9 @@ ENDPOINT_ARGUMENTS: dict[str, dict[str, Filler]] = {
        for name in ("complete", "snooze", "cancel", "reopen", "reassign")},
     "reports.download": {"name": lambda w, role: "engagement"},
     "dev.message": {"name": lambda w, role: "missing.eml"},
+    # issue 15, helper D: The Code's criterion 1
+    "agreements.update_criterion": {"number": lambda w, role: 1},
+    "api.update_agreement_criterion": {"number": lambda w, role: 1},
 }
 
 
@@ -247,6 +279,9 @@ BODIES: dict[str, Callable[[World], dict]] = {
                                 "due": "2026-03-01", "assignee_id": str(w.users["staff"].id)},
     "followups.snooze": lambda w: {"days": "1"},
     "settings.update_profile": lambda w: {"name": "Matrix Renamed", "timezone": "UTC"},
+    # issue 15, helper D
+    "agreements.record_report": lambda w: {"received_on": "2025-06-01"},
+    "agreements.update_criterion": lambda w: {"criterion1-status": "met"},
 }
 
 

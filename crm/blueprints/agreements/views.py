@@ -153,7 +153,7 @@ def edit(agreement_id: int):
     else:
         raw = form.version.data
         try:
-            records.check_version(agreement, records.versions_named([raw]) if raw else None)
+            records.check_version(agreement, records.versions_named([str(raw)]) if raw else None)
         except ConflictError as exc:
             form.form_errors.append(f"{exc} Reload the page to see their changes.")
             status = 409
