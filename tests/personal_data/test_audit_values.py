@@ -93,3 +93,18 @@ def test_migration_0012_moves_personal_values_out_of_audit_events(monkeypatch):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_an_audit_event_holds_a_reference_and_the_value_lives_apart(db, person):
+    """The event of the email change names the field and refers to two audit values."""
+    from crm.models import AuditEvent
+    from crm.services import audit
+
+    from .conftest import EMAIL, OLD_EMAIL
+
+    event = db.session.query(AuditEvent).filter_by(
+        action="contact.update", object_id=str(person.contact.id)).one()
+    old, new = event.changes["email"]
+    assert audit.is_ref(old) and audit.is_ref(new)
+    assert EMAIL not in json.dumps(event.changes) and OLD_EMAIL not in json.dumps(event.changes)
+    assert audit.readable_changes(event)["email"] == [OLD_EMAIL, EMAIL]

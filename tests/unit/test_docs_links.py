@@ -147,6 +147,7 @@ def missing_code(path: Path) -> list[str]:
 CLAIM_SECTIONS = [
     ("README.md", "Scaling"),
     ("README.md", "Reminders and delivery guarantees"),
+    ("README.md", "Personal data"),
     ("docs/operations.md", "The guarantee and its tests"),
     ("docs/security.md", "Headers and refusals"),
     ("docs/security.md", "Privacy on every path"),
