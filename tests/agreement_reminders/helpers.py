@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import text
+
 from crm.extensions import db
 from crm.models.agreement import Agreement
 
@@ -17,3 +19,21 @@ def make_agreement(partner, **kw) -> Agreement:
     db.session.add(agreement)
     db.session.flush()
     return agreement
+
+
+def insert_agreements(db, partner_id: int, count: int, *, kind: str = "mou",
+                      expires: str = "CURRENT_DATE", expires_spread: int = 40,
+                      report: str = "CURRENT_DATE", report_spread: int = 30,
+                      restricted_every: int = 0) -> None:
+    """`count` active agreements at one partner in one INSERT (for statement counts):
+    expiring `expires` + (n % spread) days, next report due `report` + (n % spread) days,
+    every `restricted_every`-th one restricted."""
+    db.session.execute(text(
+        "INSERT INTO agreements (partner_id, kind, title, status, expires_on, "
+        "renewal_notice_days, next_report_due_on, sensitivity, version, created_at, updated_at) "
+        f"SELECT :p, :kind, 'A' || n, 'active', {expires} + (n % :es), 90, "
+        f"{report} + (n % :rs), CASE WHEN :every > 0 AND n % :every = 0 THEN 'restricted' "
+        "ELSE 'standard' END, 1, now(), now() FROM generate_series(1, :count) AS n"),
+        {"p": partner_id, "kind": kind, "es": expires_spread, "rs": report_spread,
+         "every": restricted_every, "count": count})
+    db.session.commit()

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from crm import mail
 from crm.jobs import run_reminder_sweep as run_sweep
 from crm.services import agreement_reminders, deliveries, reminders
-from tests.agreement_reminders.helpers import make_agreement
+from tests.agreement_reminders.helpers import insert_agreements, make_agreement
 from tests.reminders.helpers import local, rows
 
 PARIS = "Europe/Paris"
@@ -203,13 +203,8 @@ def test_the_agreement_sweep_runs_a_fixed_number_of_statements(
     owner = make.make_user()
     make.make_user(role="manager")
     partner = make.make_partner(owner=owner)
-    db.session.execute(text(
-        "INSERT INTO agreements (partner_id, kind, title, status, expires_on, "
-        "renewal_notice_days, next_report_due_on, sensitivity, version, created_at, updated_at) "
-        "SELECT :p, 'mou', 'A' || n, 'active', DATE '2025-06-01' + (n % 40), 90, "
-        "DATE '2025-05-20' + (n % 40), 'standard', 1, now(), now() "
-        "FROM generate_series(1, :count) AS n"), {"p": partner.id, "count": count})
-    db.session.commit()
+    insert_agreements(db, partner.id, count, expires="DATE '2025-06-01'",
+                      report="DATE '2025-05-20'", report_spread=40)
     db.session.expunge_all()
     with count_queries() as counter:
         batches = reminders.sweep(local("UTC", 2025, 6, 10, 9, 0), hour=8, escalation_days=7)

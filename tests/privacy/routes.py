@@ -158,6 +158,13 @@ QUERIES: dict[str, Callable[[Context], list[dict]]] = {
     "contacts.show": lambda ctx: [{"page": 2}],
     # the contacts offered for erasure (issue 13 helper C): a page past the last one too
     "admin.erasure_candidates": lambda ctx: [{"page": 2}],
+    # agreement reports (issue 15 helper E): every view, over a window holding every agreement
+    "reports.agreements": lambda ctx: [
+        {"view": view, "start": "2000-01-01", "end": "2100-12-31"}
+        for view in ("expiring", "compliance", "code")],
+    "reports.agreements_csv": lambda ctx: [
+        {"view": view, "start": "2000-01-01", "end": "2100-12-31"}
+        for view in ("expiring", "compliance", "code")],
 }
 
 

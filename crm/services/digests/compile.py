@@ -25,6 +25,7 @@ from crm.models import (
 from crm.models.enums import SECTORS, STAGES
 
 from .. import access, engagement, outside
+from .agreements import compile_agreements
 from .data import (
     CountRow,
     DigestData,
@@ -290,8 +291,9 @@ def compile_digest(user: User, period_start: datetime, period_end: datetime, now
                    thresholds: engagement.Thresholds | None = None) -> DigestData:
     """Everything the user's digest says for [period_start, period_end), as of `now`.
 
-    A fixed number of statements: 6 for the personal section, 4 more for managers,
-    3 more for admins — whatever the number of partners or interactions.
+    A fixed number of statements: 7 for the personal section (the last one: the agreement
+    sections, for managers their region's too), 4 more for managers, 3 more for admins —
+    whatever the number of partners, interactions or agreements.
     """
     thresholds = thresholds or engagement.DEFAULT
     data = DigestData(user.id, user.name, user.role, user.digest_frequency, user.timezone,
@@ -305,6 +307,10 @@ def compile_digest(user: User, period_start: datetime, period_end: datetime, now
         _health_changes(user, data, period_start, period_end, thresholds)
         _new_partners(user, data, period_start, period_end)
         _stage_changes(user, data, period_start, period_end)
+        scope = _mine(user)
+        if user.role == "manager":
+            scope = or_(scope, _in_scope(user))
+        compile_agreements(user, data, now, scope)
     prev_start = previous_start(user, Period(period_start, period_end))
     if user.role == "manager":
         data.team = _team(user, period_start, period_end, prev_start, now, thresholds)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass
@@ -94,6 +94,36 @@ class NetworkSection:
 
 
 @dataclass
+class AgreementItem:
+    """A live agreement expiring soon or with a report due (named as `outside` allows)."""
+
+    id: int
+    label: str  #: the title, or "An agreement with a restricted partner"
+    kind: str
+    partner_id: int
+    partner_name: str
+    on: date  #: the expiry or the report's due date
+
+
+@dataclass
+class AgreementSection:
+    """Agreements of the reader's partners (a manager's: also their region's): only what the
+    reader may see; restricted or confidential ones are counted, never named."""
+
+    today: date | None = None  #: the reader's local date when compiled ("overdue since")
+    expiring: list[AgreementItem] = field(default_factory=list)
+    expiring_total: int = 0  #: the standard ones, listed or not (the list is capped)
+    expiring_restricted: int = 0
+    reports: list[AgreementItem] = field(default_factory=list)
+    reports_total: int = 0
+    reports_restricted: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.expiring or self.expiring_restricted or self.reports
+                    or self.reports_restricted)
+
+
+@dataclass
 class DigestData:
     user_id: int
     user_name: str
@@ -113,6 +143,8 @@ class DigestData:
     stage_changes: list[StageItem] = field(default_factory=list)
     team: TeamSection | None = None
     network: NetworkSection | None = None
+    #: "Agreements expiring in the next 60 days" and "Reports due or overdue" (issue 15)
+    agreements: AgreementSection | None = None
 
     @property
     def has_personal(self) -> bool:
@@ -124,7 +156,7 @@ class DigestData:
 def is_empty(data: DigestData) -> bool:
     """Nothing happened and nothing needs doing: standing facts alone (totals, coverage
     gaps) do not make a digest worth sending."""
-    if data.has_personal:
+    if data.has_personal or data.agreements:
         return False
     team = data.team
     if team and (team.interactions_current or team.interactions_previous

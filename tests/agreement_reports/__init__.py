@@ -1,0 +1,1 @@
+"""Agreement reports and The Code members view (issue 15)."""
