@@ -17,11 +17,15 @@ def world(seeded):
     staff = factories.make_user(role="staff", name="Ama Mensah", email="ama@a11y.example.org")
     partner = factories.make_partner(owner=staff, name="Accra Child Rights Coalition",
                                      country="GH", tags=["helpline"])
-    factories.make_contact(partner, name="Kofi Adeyemi")
-    factories.make_interaction(partner, logged_by=staff, summary="Reviewed the referral guide")
-    factories.make_follow_up(partner, staff, title="Share the updated guide")
+    contact = factories.make_contact(partner, name="Kofi Adeyemi", do_not_contact=True,
+                                     lawful_basis="consent", lawful_basis_note="Form signed")
+    interaction = factories.make_interaction(partner, logged_by=staff,
+                                             summary="Reviewed the referral guide",
+                                             contacts=[contact])
+    factories.make_follow_up(partner, staff, title="Share the updated guide",
+                             interaction=interaction)
     seeded.session.commit()
-    return {"staff": staff.email, "partner": partner.id}
+    return {"staff": staff.email, "partner": partner.id, "contact": contact.id}
 
 
 PAGES = {
@@ -29,6 +33,8 @@ PAGES = {
     "partner-list": "/partners/",
     "partner-page": "/partners/{partner}",
     "log-form": "/interactions/new",
+    "contact-page": "/contacts/{contact}",
+    "contact-form": "/contacts/{contact}/edit",
     "reports": "/reports/",
 }
 
