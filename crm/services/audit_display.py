@@ -189,7 +189,7 @@ def _load(viewer: User, wanted: Mapping[str, set[int]]) -> _Names:
         if kind == "partner":
             found = (name, Link("partners.show", {"partner_id": rid}))
         elif kind == "contact":
-            found = (f"{name} ({partner})", Link("contacts.edit", {"contact_id": rid}))
+            found = (f"{name} ({partner})", Link("contacts.show", {"contact_id": rid}))
         elif kind == "interaction":
             when = timeutil.to_local(at, tz).strftime("%d %b %Y")
             found = (f"{label(name)} with {partner}, {when}",

@@ -79,7 +79,7 @@ def test_the_page_names_links_and_spells_out_changes(app, db, client, world):
     assert "Due: 05 Mar 2025 08:30 → 05 Mar 2025 10:00" in text
     assert "Send the MoU draft (Mekong Child Safety Network)" in text
     assert "Somchai Srisuk (Mekong Child Safety Network)" in text
-    assert f'href="/contacts/{world["contact"].id}/edit"' in body
+    assert f'href="/contacts/{world["contact"].id}"' in body
     assert "Call with Mekong Child Safety Network, 05 Mar 2025" in text
     assert f'href="/partners/{p.id}#interaction-{world["interaction"].id}"' in body
     assert "Sensitivity: Standard → Restricted" in text
