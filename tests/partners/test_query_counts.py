@@ -21,10 +21,12 @@ from crm.services import timeline
 
 #: statements per request, as docs/features.md ("Query counts") states them. Each includes
 #: the signed-in user's sign-in lookup and, after the request's commit expired it, the
-#: user's reload by the security-headers hook.
+#: user's reload by the security-headers hook. The page and the timeline fragment each run one
+#: statement for agreements (issue 15: the partner's visible agreements with the page's
+#: reports received, which is also the page's agreements panel).
 PARTNER_LIST = 5
-PARTNER_PAGE = 14
-TIMELINE_MORE = 9
+PARTNER_PAGE = 15
+TIMELINE_MORE = 10
 #: the sign-in, the two-factor policy, the page of events (actors joined), its count, the
 #: user filter's list, the object-type filter's list, the names the rows mention, the reload
 AUDIT_PAGE = 8
