@@ -224,21 +224,18 @@ def update_contact(actor: User, contact: Contact, data: dict) -> Contact:
 PAGE_FOLLOW_UPS = 50
 
 
-def _attended_ids(actor: User, contact: Contact) -> Select:
-    """Ids of the interactions `contact` attended that `actor` may read (uncorrelated, so it
-    can sit inside another scoped statement that joins Partner too)."""
-    return (access.visible_interactions(actor, select(Interaction.id))
+def _attended(actor: User, contact: Contact, stmt: Select | None = None) -> Select:
+    """`stmt` (default: the interactions) over the interactions `contact` attended that
+    `actor` may read."""
+    return (access.visible_interactions(actor, stmt)
             .join(interaction_contacts, interaction_contacts.c.interaction_id == Interaction.id)
-            .where(interaction_contacts.c.contact_id == contact.id).correlate(None))
+            .where(interaction_contacts.c.contact_id == contact.id))
 
 
 def attended_interactions(actor: User, contact: Contact) -> Select:
     """The interactions `contact` attended that `actor` may read, newest first (the caller
     paginates), each with the colleague who logged it."""
-    return (access.visible_interactions(actor)
-            .join(interaction_contacts, interaction_contacts.c.interaction_id == Interaction.id)
-            .where(interaction_contacts.c.contact_id == contact.id)
-            .options(joinedload(Interaction.logged_by))
+    return (_attended(actor, contact).options(joinedload(Interaction.logged_by))
             .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()))
 
 
@@ -248,7 +245,9 @@ def open_follow_ups(actor: User, contact: Contact,
     attended, as far as `actor` may read both. One statement."""
     stmt = (access.visible_follow_ups(actor)
             .where(FollowUp.status == "open",
-                   FollowUp.interaction_id.in_(_attended_ids(actor, contact)))
+                   # uncorrelated: both statements join Partner, each its own
+                   FollowUp.interaction_id.in_(
+                       _attended(actor, contact, select(Interaction.id)).correlate(None)))
             .options(joinedload(FollowUp.assignee))
             .order_by(FollowUp.due_at, FollowUp.id).limit(limit))
     return list(db.session.scalars(stmt).unique())
