@@ -1,8 +1,10 @@
-"""CSV exports of partners, contacts and interactions: filtered as on screen, visible only.
+"""CSV exports of partners, contacts, interactions and agreements: filtered as on screen,
+visible only.
 
-The partner filters are the list page's (crm.services.partners.partner_query); contacts
-and interactions are those of the partners that filter selects, further scoped by
-crm.services.access (a contact or interaction can be stricter than its partner).
+The partner filters are the list page's (crm.services.partners.partner_query); contacts,
+interactions and agreements are those of the partners that filter selects, further scoped
+by crm.services.access (a contact, interaction or agreement can be stricter than its
+partner).
 Rows are read with `yield_per`, so an export of any size streams in constant memory.
 Cells are for people and programs alike: a code column is followed by its label, and times
 are in the reader's zone (ISO 8601 with the offset, to the second).
@@ -20,14 +22,14 @@ from sqlalchemy.orm import aliased, selectinload
 
 from crm.extensions import db
 from crm.lib import countries, timeutil, when
-from crm.models import Contact, Interaction, Partner, User
+from crm.models import Agreement, Contact, Interaction, Partner, User
 from crm.models.enums import label
 from crm.services import access, audit, partners
 
 from .errors import ValidationError
 
 BATCH = 500
-KINDS = ("partners", "contacts", "interactions")
+KINDS = ("partners", "contacts", "interactions", "agreements")
 
 
 @dataclass
@@ -73,6 +75,12 @@ CONTACT_HEADER = ["id", "partner_id", "partner", "name", "title", "email", "phon
                   "sensitivity", "notes", "do_not_contact", "lawful_basis", "lawful_basis_on"]
 INTERACTION_HEADER = ["id", "partner_id", "partner", "kind", "kind_label", "occurred_at",
                       "sensitivity", "logged_by", "summary", "outcome"]
+#: dates are calendar days (YYYY-MM-DD), as entered
+AGREEMENT_HEADER = ["id", "partner_id", "partner", "kind", "kind_label", "title", "status",
+                    "signed_on", "starts_on", "expires_on", "renewal_notice_days",
+                    "reporting_every_months", "last_report_on", "next_report_due_on",
+                    "sensitivity", "document_ref", "successor_id", "terminated_on",
+                    "termination_reason", "notes"]
 
 
 def _contact_rows(stmt: Select, tz: str) -> Iterator[list[Any]]:
@@ -89,6 +97,19 @@ def _interaction_rows(stmt: Select, tz: str) -> Iterator[list[Any]]:
         yield [it.id, it.partner_id, partner_name, it.kind, label(it.kind),
                timeutil.iso_local(it.occurred_at, tz), it.sensitivity, logged_by or "",
                it.summary, it.outcome]
+
+
+def _agreement_rows(stmt: Select, tz: str) -> Iterator[list[Any]]:
+    def day(value) -> str:
+        return value.isoformat() if value else ""
+
+    for a, partner_name in db.session.execute(stmt.execution_options(yield_per=BATCH)):
+        yield [a.id, a.partner_id, partner_name, a.kind, label(a.kind), a.title, a.status,
+               day(a.signed_on), day(a.starts_on), day(a.expires_on), a.renewal_notice_days,
+               a.reporting_every_months or "", day(a.last_report_on),
+               day(a.next_report_due_on), a.sensitivity, a.document_ref or "",
+               a.successor_id or "", day(a.terminated_on), a.termination_reason or "",
+               a.notes or ""]
 
 
 def _interaction_window(stmt: Select, filters: Mapping[str, str], tz: str) -> Select:
@@ -134,6 +155,12 @@ def build(kind: str, user: User, filters: Mapping[str, str]) -> Export:
                        Contact.archived.is_(False), Contact.erased_at.is_(None))
                 .order_by(Partner.name_key, Contact.name, Contact.id))
         header, make_rows = CONTACT_HEADER, _contact_rows
+    elif kind == "agreements":
+        stmt = (access.visible_agreements(user, select(Agreement, Partner.name))
+                .where(Agreement.partner_id.in_(_partner_ids(user, filters)))
+                .order_by(Partner.name_key, Agreement.expires_on.asc().nulls_last(),
+                          Agreement.id))
+        header, make_rows = AGREEMENT_HEADER, _agreement_rows
     else:
         logger = aliased(User)
         stmt = (access.visible_interactions(user, select(Interaction, Partner.name, logger.name))

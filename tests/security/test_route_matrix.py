@@ -168,6 +168,7 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "reports.agreements_csv": SIGNED_IN,
     "agreements.code_members": SIGNED_IN,
     "agreements.code_members_countries": SIGNED_IN,
+    "exports.agreements": SIGNED_IN,
 }
 
 ROLES = ("anonymous", "viewer", "staff", "manager", "admin")

@@ -1,4 +1,4 @@
-"""Streaming CSV responses for the three exports."""
+"""Streaming CSV responses for the four exports."""
 
 from __future__ import annotations
 
@@ -40,3 +40,9 @@ def contacts():
 @login_required
 def interactions():
     return _export("interactions")
+
+
+@bp.get("/agreements.csv")
+@login_required
+def agreements():
+    return _export("agreements")
