@@ -80,6 +80,9 @@ def erase_contact(contact_id: int, admin_email: str, confirmation: str | None,
         confirmation = click.prompt(f"Type the contact's name ({contact.name}) to confirm")
     if not erasure.confirms(confirmation, contact.name):
         raise click.ClickException("that is not the contact's name; nothing changed")
-    erasure.erase_contact(admin, contact, redact_keys=() if keep_mentions else None)
+    erased = erasure.erase_contact(admin, contact, redact_keys=() if keep_mentions else None)
     db.session.commit()
+    if not erased:  # someone else erased them meanwhile
+        click.echo(f"{contact.name} was already erased; nothing changed.")
+        return
     click.echo(f"Erased: now {contact.name}; {len(mentions)} mention(s) redacted.")

@@ -96,3 +96,34 @@ def test_killed_mid_erasure_leaves_the_person_untouched(app, db, make):
     assert after["erased_at"] is not None and after["values"]
     assert all(v is None for v in after["values"])
     assert NAME not in after["summary"] and after["keys"] == 1
+
+
+def test_a_second_erasure_waiting_on_the_first_changes_nothing(app, db, make):
+    """Two admins erase the same person at once: the second waits for the first's row lock,
+    then finds the person erased and writes nothing (no redaction, no second event)."""
+    from crm.models import AuditEvent
+
+    person = build_person(db, make)
+    holder = create_engine(db.engine.url)
+    with holder.connect() as first:
+        # the first erasure, in progress: the contact row is written and locked
+        first.execute(text("UPDATE contacts SET erased_at = now(), name = :name, email = NULL "
+                           "WHERE id = :id"),
+                      {"id": person.contact.id, "name": f"Erased contact #{person.contact.id}"})
+        process = _erase_in_a_process(db.engine.url.render_as_string(hide_password=False),
+                                      person)
+        try:
+            wait_until(lambda: process.poll() is not None or lock_waiters(db.engine) > 0,
+                       timeout=60, message="the second erasure to wait on the contact's lock")
+            first.commit()
+            out, err = process.communicate(timeout=120)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    holder.dispose()
+    assert process.returncode == 0, err[-2000:]
+    assert "already erased; nothing changed" in out
+    state = _state(db, person)
+    assert NAME in state["summary"], "the second erasure redacted nothing"
+    assert state["keys"] == 2 and EMAIL in state["values"]
+    assert db.session.query(AuditEvent).filter_by(action="contact.erase").count() == 0

@@ -199,6 +199,8 @@ def redact(actor: User, object_type: str, object_id: int, field: str,
     record = db.session.get(model, object_id)
     if record is None:
         raise access.NotVisible(object_type)
+    # the text as it is now, locked until the commit: a concurrent edit is not overwritten
+    db.session.refresh(record, [field, "version"], with_for_update=True)
     text, count = replace(getattr(record, field), terms, REDACTED)
     if not count:
         return False
@@ -282,6 +284,9 @@ def erase_contact(actor: User, contact: Contact, *, redact_keys: Iterable[str] |
     for none. Audited as "contact.erase" with counts only, never a value.
     """
     ensure_admin(actor)
+    # one erasure of a person at a time: lock the row, then look again (a second admin's
+    # erasure waits here and finds the person erased)
+    db.session.refresh(contact, ["erased_at", "name", "email", "phone"], with_for_update=True)
     if contact.erased_at is not None:
         return False
     terms = terms_of(contact)
