@@ -89,3 +89,22 @@ def test_editing_warns_only_about_newly_added(client, db, make, login_as):
     response = post_form(client, path, data, token_from=path, follow_redirects=True)
     body = response.get_data(as_text=True)
     assert "Interaction updated" in body and "asked not to be contacted" not in body
+
+
+def test_the_contact_pages_button_ticks_the_contact(client, db, make, login_as):
+    user, partner, quiet, open_ = _world(db, make)
+    login_as(user)
+    page = client.get(f"/contacts/{quiet.id}").get_data(as_text=True)
+    link = f"/interactions/new?partner_id={partner.id}&amp;contact_id={quiet.id}"
+    assert link in page
+    body = unescape(client.get(unescape(link)).get_data(as_text=True))
+    assert f'id="contact-{quiet.id}" checked' in body
+    assert f'id="contact-{open_.id}" checked' not in body
+    assert "Asked not to be contacted: Quiet Person." in body
+    # a contact of another partner (or a hidden one) is never ticked, nor named
+    other = make.make_contact(make.make_partner(user), name="Elsewhere Person")
+    db.session.commit()
+    body = client.get(f"/interactions/new?partner_id={partner.id}&contact_id={other.id}"
+                      f"&contact_id=x").get_data(as_text=True)
+    assert "checked" not in body.split('id="partner-fields"', 1)[1].split("</fieldset>")[0]
+    assert "Elsewhere Person" not in body

@@ -199,6 +199,9 @@ def new():
         form.partner_id.data = partner.id if partner else None
         form.occurred_at.data = NOW
         form.follow_up_assignee_id.data = current_user.id
+        # `?contact_id=` (the contact page's button) ticks that contact, if it is offered
+        wanted = set(request.args.getlist("contact_id", type=int))
+        form.contact_ids.data = [cid for cid, _ in form.contact_ids.choices if cid in wanted]
     claimed = None
     if form.is_submitted():
         claimed, earlier = _claim_form_key(form, partner)
