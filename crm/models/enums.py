@@ -55,6 +55,8 @@ DELIVERY_STATUSES = ("queued", "sending", "sent", "failed")
 #: engagement health (crm.services.engagement); deliberately not the words of STAGES
 HEALTH_STATES = ("new", "engaged", "cooling", "lapsed")
 IMPORT_STATUSES = ("pending", "running", "done", "failed")
+#: what an import job creates: partners (and contacts), or agreements (issue 15)
+IMPORT_KINDS = ("partners", "agreements")
 #: why the network may hold a contact's data (GDPR art. 6); a contact may have none recorded
 LAWFUL_BASES = ("consent", "legitimate_interests", "contract", "legal_obligation",
                 "public_task", "vital_interests")

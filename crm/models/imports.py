@@ -10,17 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crm.extensions import db
 
 from ._types import UTCDateTime, enum_check, utcnow
-from .enums import IMPORT_STATUSES
+from .enums import IMPORT_KINDS, IMPORT_STATUSES
 
 
 class ImportJob(db.Model):
     __tablename__ = "import_jobs"
-    __table_args__ = (enum_check("status", IMPORT_STATUSES),)
+    __table_args__ = (enum_check("status", IMPORT_STATUSES), enum_check("kind", IMPORT_KINDS))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    #: partners (with one contact per row) or agreements
+    kind: Mapped[str] = mapped_column(String(20), default="partners", server_default="partners")
     filename: Mapped[str] = mapped_column(String(255))
     content: Mapped[str] = mapped_column(Text)  #: the decoded CSV text
     mapping: Mapped[dict | None] = mapped_column(JSON)

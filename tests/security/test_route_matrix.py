@@ -169,6 +169,7 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "agreements.code_members": SIGNED_IN,
     "agreements.code_members_countries": SIGNED_IN,
     "exports.agreements": SIGNED_IN,
+    "admin.import_agreements": MANAGER,
 }
 
 ROLES = ("anonymous", "viewer", "staff", "manager", "admin")

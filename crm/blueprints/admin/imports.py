@@ -1,4 +1,6 @@
-"""/admin/import: upload a CSV of partners, map columns, preview problems, run, see results.
+"""/admin/import: upload a CSV of partners, map columns, preview problems, run, see results;
+/admin/import/agreements: the same for agreements (the job's `kind` picks the machinery:
+crm.services.imports.KINDS).
 
 The import itself runs as the Celery task `tasks.imports.run`; the page polls a status
 fragment with htmx. Jobs are visible to the person who uploaded them and to admins.
@@ -54,33 +56,48 @@ def _too_large_message() -> str:
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required(*ROLES)
 def import_partners():
+    return _upload("partners")
+
+
+@bp.route("/import/agreements", methods=["GET", "POST"])
+@roles_required(*ROLES)
+def import_agreements():
+    return _upload("agreements")
+
+
+def _upload(kind: str):
     limit = current_app.config["IMPORT_MAX_BYTES"]
     if request.method == "POST" and (request.content_length or 0) > limit + 64 * 1024:
         form = UploadForm(formdata=None)
         form.file.errors = [_too_large_message()]
-        return render_template("admin/import_upload.html", form=form, jobs=_recent()), 413
+        return render_template("admin/import_upload.html", form=form, jobs=_recent(),
+                               kind=kind), 413
     try:
         form = UploadForm()
         valid = form.validate_on_submit()
     except RequestEntityTooLarge:
         form = UploadForm(formdata=None)
         form.file.errors = [_too_large_message()]
-        return render_template("admin/import_upload.html", form=form, jobs=_recent()), 413
+        return render_template("admin/import_upload.html", form=form, jobs=_recent(),
+                               kind=kind), 413
     if valid:
         upload = form.file.data
         data = upload.read(limit + 1)
         try:
             decoded = imports.decode_upload(data, upload.filename or "", limit)
-            job = imports.create_job(current_user, upload.filename or "upload.csv", decoded)
+            job = imports.create_job(current_user, upload.filename or "upload.csv", decoded,
+                                     kind=kind)
         except ValidationError as exc:
             uow.rollback()  # now: `_recent()` below must not autoflush a half-made job
             show_service_errors(form, exc.fields, fallback="file")
-            return render_template("admin/import_upload.html", form=form, jobs=_recent()), 400
+            return render_template("admin/import_upload.html", form=form, jobs=_recent(),
+                                   kind=kind), 400
         if decoded.note:
             flash(decoded.note, "warning")
         return redirect(url_for("admin.import_job", job_id=job.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/import_upload.html", form=form, jobs=_recent()), status
+    return render_template("admin/import_upload.html", form=form, jobs=_recent(),
+                           kind=kind), status
 
 
 def _recent() -> list[ImportJob]:
@@ -97,15 +114,16 @@ def import_job(job_id: int):
     if job.status != "pending":
         return render_template("admin/import_job.html", job=job)
     header, table = imports.job_table(job)
+    kind = imports.KINDS[job.kind or "partners"]
     form = MappingForm()
     mapping = dict(job.mapping or {})
     errors: dict[str, str] = {}
     if form.validate_on_submit():
-        mapping = {f: request.form.get(f"map-{f}", "") for f in imports.FIELDS}
+        mapping = {f: request.form.get(f"map-{f}", "") for f in kind.fields}
         mapping = {f: c for f, c in mapping.items() if c}
         job.mapping = mapping
         try:
-            imports.clean_mapping(header, mapping)
+            kind.clean_mapping(header, mapping)
         except ValidationError as exc:
             errors = exc.fields
         if not errors and form.start.data:
@@ -119,12 +137,13 @@ def import_job(job_id: int):
     checked = None
     if not errors:
         try:
-            checked = imports.check_rows(header, table, imports.clean_mapping(header, mapping),
-                                         current_user)
+            checked = kind.check_rows(header, table, kind.clean_mapping(header, mapping),
+                                      current_user)
         except ValidationError as exc:
             errors = exc.fields
     return render_template("admin/import_preview.html", job=job, form=form, header=header,
-                           mapping=mapping, fields=imports.FIELDS, checked=checked,
+                           mapping=mapping, fields=kind.fields, required=kind.required,
+                           checked=checked,
                            errors=errors, limit=PREVIEW_LIMIT), (400 if errors and
                                                                  request.method == "POST"
                                                                  else 200)

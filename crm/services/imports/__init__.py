@@ -1,4 +1,6 @@
-"""CSV import of partners (and optionally one contact per row).
+"""CSV import of partners (and optionally one contact per row), and of agreements
+(`agreements`, issue 15: the same pages and job, `ImportJob.kind`; `KINDS` says what each
+kind uses).
 
 Three steps, each usable from the web page, the Celery task and the CLI:
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 from .jobs import (
     ADMIN_RESULT_HEADER,
+    KINDS,
     RESULT_HEADER,
     create_job,
     execute_job,
@@ -46,6 +49,7 @@ __all__ = [
     "CHUNK",
     "FALSE",
     "FIELDS",
+    "KINDS",
     "OUTCOMES",
     "REQUIRED_FIELDS",
     "RESULT_HEADER",

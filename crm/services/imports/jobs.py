@@ -9,6 +9,8 @@ import's own transaction was rolled back.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import update
@@ -17,18 +19,47 @@ from crm.extensions import db
 from crm.lib import context, timeutil
 from crm.models import AuditEvent, ImportJob, User
 
-from .mapping import auto_mapping, clean_mapping
-from .preview import Checked, check_rows
+from . import agreements as agreement_rows
+from . import mapping as partner_mapping
+from . import preview as partner_preview
+from . import writers as partner_writers
+from .preview import Checked
 from .reading import Decoded, read_table
-from .writers import Outcome, run_import
+from .writers import Outcome
 
 
-def create_job(user: User | None, filename: str, decoded: Decoded) -> ImportJob:
+@dataclass(frozen=True)
+class Kind:
+    """What a job of one kind uses: its fields, mapping, checks and writer."""
+
+    fields: dict
+    required: tuple[str, ...]
+    auto_mapping: Callable
+    clean_mapping: Callable
+    check_rows: Callable
+    run_import: Callable
+
+
+def _kind(module: ModuleType, mapping_module: ModuleType, writer: ModuleType) -> Kind:
+    return Kind(mapping_module.FIELDS, mapping_module.REQUIRED_FIELDS,
+                mapping_module.auto_mapping, mapping_module.clean_mapping,
+                module.check_rows, writer.run_import)
+
+
+#: ImportJob.kind → its machinery (partners, with one contact per row; agreements)
+KINDS: dict[str, Kind] = {
+    "partners": _kind(partner_preview, partner_mapping, partner_writers),
+    "agreements": _kind(agreement_rows, agreement_rows, agreement_rows),
+}
+
+
+def create_job(user: User | None, filename: str, decoded: Decoded,
+               kind: str = "partners") -> ImportJob:
     """Store the uploaded text with a guessed mapping (validates that it is a table)."""
     header, table = read_table(decoded.text)
     job = ImportJob(created_by_id=user.id if user else None, filename=filename[:255],
-                    content=decoded.text, mapping=auto_mapping(header), status="pending",
-                    total_rows=len(table))
+                    content=decoded.text, mapping=KINDS[kind].auto_mapping(header),
+                    status="pending", total_rows=len(table), kind=kind)
     db.session.add(job)
     db.session.flush()
     return job
@@ -44,11 +75,13 @@ def execute_job(job: ImportJob, progress: Callable[[int], None] | None = None,
     """Check (unless given `checked`) and write a job's rows; record the outcome on the
     job (flush only)."""
     header, table = read_table(job.content)
+    kind = KINDS[job.kind or "partners"]
     if checked is None:
-        mapping = clean_mapping(header, job.mapping or {})
+        mapping = kind.clean_mapping(header, job.mapping or {})
         user = db.session.get(User, job.created_by_id) if job.created_by_id else None
-        checked = check_rows(header, table, mapping, user)
-    out = run_import(checked, actor_id=job.created_by_id, job_id=job.id, progress=progress)
+        checked = kind.check_rows(header, table, mapping, user)
+    out = kind.run_import(checked, actor_id=job.created_by_id, job_id=job.id,
+                          progress=progress)
     job.status = "done"
     job.total_rows = len(table)
     job.processed_rows = len(table)
@@ -56,7 +89,7 @@ def execute_job(job: ImportJob, progress: Callable[[int], None] | None = None,
     job.skipped_count, job.failed_count = out.skipped, out.failed
     job.results = out.results
     job.finished_at = timeutil.now_utc()
-    db.session.add(AuditEvent(action="import.partners", actor_id=job.created_by_id,
+    db.session.add(AuditEvent(action=f"import.{job.kind or 'partners'}", actor_id=job.created_by_id,
                               object_type="import_job", object_id=str(job.id),
                               details={"filename": job.filename, "rows": len(table),
                                        "created": out.created, "updated": out.updated,

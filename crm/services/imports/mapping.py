@@ -38,12 +38,14 @@ def norm_header(text: str) -> str:
     return " ".join(text.replace("_", " ").replace("-", " ").lower().split())
 
 
-def auto_mapping(header: Sequence[str]) -> dict[str, str]:
-    """{field: column header} guessed from the header names (each column used once)."""
+def auto_mapping(header: Sequence[str],
+                 fields: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> dict[str, str]:
+    """{field: column header} guessed from the header names (each column used once);
+    `fields` defaults to the partner import's (the agreement import passes its own)."""
     mapping: dict[str, str] = {}
     used: set[str] = set()
     normalised = {h: norm_header(h) for h in header if h}
-    for target, (label, aliases) in FIELDS.items():
+    for target, (label, aliases) in (FIELDS if fields is None else fields).items():
         wanted = {norm_header(a) for a in (*aliases, target, label)}
         for original, norm in normalised.items():
             if norm in wanted and original not in used:
