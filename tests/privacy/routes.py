@@ -77,6 +77,8 @@ ARGUMENTS: dict[str, Filler] = {
     "follow_up_id": _ids("follow_up"),
     "user_id": _users,
     "job_id": lambda ctx: [ctx.world.import_job_id],
+    # every agreement of the world (issue 15, helper D): its page and edit form
+    "agreement_id": _ids("agreement"),
 }
 
 ENDPOINT_ARGUMENTS: dict[str, dict[str, Filler]] = {
@@ -144,6 +146,9 @@ QUERIES: dict[str, Callable[[Context], list[dict]]] = {
         *({"assignee_id": i, "per_page": 200}
           for i in _some_users("assignee", "demoted")(ctx))],
     "api.list_contacts": lambda ctx: [{"per_page": 200}],
+    # issue 15, helper D: every agreement at once, and each partner's
+    "api.list_agreements": lambda ctx: [
+        {"per_page": 200}, *({"partner_id": i, "per_page": 200} for i in _ids("partner")(ctx))],
     "interactions.new": _partner_each,
     "interactions.partner_fields": _partner_each,
     "followups.new": _partner_each,

@@ -1,6 +1,8 @@
 """The canary world: who exists, what each record says, and who may see it.
 
-Every text field of every partner, contact, interaction and follow-up carries a unique
+Every text field of every partner, contact, interaction, follow-up and agreement (issue 15:
+its title, notes, document reference, a report received and a criterion note) carries a
+unique
 canary token, `CNRY` + kind letter + 3-digit record number + 2-letter field code (e.g.
 `CNRYp003nm`, the name of partner 3). The sensitivity lives in the registry below, never in
 the token. Interactions also get a unique calendar day each (never a Monday, today or a
@@ -27,8 +29,9 @@ REGIONS = (("Europe", "FR"), ("Asia", "TH"))
 #: assignee exception). True would require the partner to be visible as well.
 ASSIGNEE_NEEDS_PARTNER = False
 
-TOKEN = re.compile(r"cnry([pcif])(\d{3})([a-z]{2})", re.IGNORECASE)
-KIND_LETTER = {"partner": "p", "contact": "c", "interaction": "i", "follow_up": "f"}
+TOKEN = re.compile(r"cnry([pcifa])(\d{3})([a-z]{2})", re.IGNORECASE)
+KIND_LETTER = {"partner": "p", "contact": "c", "interaction": "i", "follow_up": "f",
+               "agreement": "a"}
 FIELD_NAMES = {
     "partner": {"nm": "name", "ds": "description", "ws": "website", "em": "email",
                 "tg": "tag"},
@@ -36,6 +39,9 @@ FIELD_NAMES = {
                 "no": "notes"},
     "interaction": {"su": "summary", "ou": "outcome", "dt": "date"},
     "follow_up": {"ti": "title"},
+    # issue 15: an agreement's own texts, a report received and The Code's criterion 1 note
+    "agreement": {"ti": "title", "no": "notes", "dr": "document ref", "rs": "report summary",
+                  "cn": "criterion note"},
 }
 #: how a date is written: ISO (JSON, CSV) and the pages' `local_date` / `local_dt` formats
 DATE_FORMATS = ("%Y-%m-%d", "%d %b %Y", "%d %B %Y", "%a %d %b")
@@ -257,6 +263,12 @@ def plan(now: datetime) -> World:
         for source in interactions:
             new("follow_up", partner=p.n, level="standard", interaction=source.n,
                 assignee="demoted")
+    # agreements (issue 15): at each level from the partner's up (never below it: the
+    # service refuses that), so a restricted agreement sits at a standard partner too
+    for p in partners:
+        for level in LEVELS:
+            if RANK[level] >= RANK[p.level]:
+                new("agreement", partner=p.n, level=level)
     return world
 
 
@@ -315,6 +327,7 @@ def build(world: World, now: datetime) -> None:
             sensitivity=record.level, due_at=due,
             interaction=interactions[record.interaction] if record.interaction else None)
         record.db_id = fu.id
+    _build_agreements(world, partners, users, now)
     job = ImportJob(created_by_id=users["admin"].id, filename="partners.csv",
                     content="name,country\nImported Org,FR\n", status="done", total_rows=1)
     db.session.add(job)
@@ -327,3 +340,23 @@ def build(world: World, now: datetime) -> None:
     # the stored floor is what the services keep; the expectation above never reads it
     assert db.session.query(FollowUp).count() == len(world.of("follow_up"))
     assert db.session.query(Interaction).count() == len(world.of("interaction"))
+
+
+def _build_agreements(world: World, partners: dict, users: dict, now: datetime) -> None:
+    """Each agreement of `world` through the service, as its partner's owner: The Code,
+    active, with a report received and criterion 1's evidence note (all carrying canaries)."""
+    from crm.services import agreements
+
+    for record in world.of("agreement"):
+        t = record.token
+        owner = users[world.partner(record).owner]
+        made = agreements.create(owner, partners[record.partner], {
+            "kind": "the_code", "title": f"{t('ti')} Code", "status": "active",
+            "signed_on": now.date() - timedelta(days=400), "notes": f"{t('no')} notes",
+            "document_ref": f"{t('dr')} file", "sensitivity": record.level,
+            "expires_on": now.date() + timedelta(days=400)})
+        # received yesterday: never an interaction's canary day (`interaction_days`)
+        agreements.record_report(owner, made, {"received_on": now.date() - timedelta(days=1),
+                                               "summary": f"{t('rs')} report"})
+        agreements.update_criterion(owner, made, 1, "met", f"{t('cn')} evidence")
+        record.db_id = made.id
