@@ -2,8 +2,7 @@
 
 Every text field of every partner, contact, interaction, follow-up and agreement (issue 15:
 its title, notes, document reference, a report received and a criterion note) carries a
-unique
-canary token, `CNRY` + kind letter + 3-digit record number + 2-letter field code (e.g.
+unique canary token, `CNRY` + kind letter + 3-digit record number + 2-letter field code (e.g.
 `CNRYp003nm`, the name of partner 3). The sensitivity lives in the registry below, never in
 the token. Interactions also get a unique calendar day each (never a Monday, today or a
 follow-up due day), so a leaked derived date ("last interaction") is found as well.
