@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from crm.lib import timeutil
-from crm.models import AuditEvent, Contact, interaction_contacts
+from crm.models import Agreement, AuditEvent, Contact, agreement_contacts, interaction_contacts
 from crm.models.settings import SiteSetting
 from crm.services.personal_data import retention
 from tests.support.html import field_error, parse
@@ -126,10 +126,16 @@ def test_candidates_are_quiet_contacts_with_no_interaction_left(db, client, make
     recent = make.make_contact(partner, name="Recent Person")
     forever = make.make_contact(secret, name="Restricted Person")
     erased = make.make_contact(partner, name="Erased contact", erased_at=timeutil.now_utc())
+    signatory = make.make_contact(partner, name="Signing Person")
+    mou = Agreement(partner_id=partner.id, kind="mou", title="Old MoU")
+    db.session.add(mou)
+    db.session.flush()
+    db.session.execute(agreement_contacts.insert().values(agreement_id=mou.id,
+                                                          contact_id=signatory.id))
     old = make.make_interaction(partner, staff, occurred_at=datetime(2012, 1, 5, tzinfo=UTC))
     db.session.execute(interaction_contacts.insert().values(interaction_id=old.id,
                                                             contact_id=attending.id))
-    for contact in (quiet, attending, forever, erased):
+    for contact in (quiet, attending, forever, erased, signatory):
         _aged(db, contact, 6)
     _aged(db, recent, 4)
     login_as(admin)
@@ -144,7 +150,8 @@ def test_candidates_are_quiet_contacts_with_no_interaction_left(db, client, make
     body = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Quiet Person" in body and f"/contacts/{quiet.id}/erase" in body
-    for name in ("Attending Person", "Recent Person", "Restricted Person", "Erased contact"):
+    for name in ("Attending Person", "Recent Person", "Restricted Person", "Erased contact",
+                 "Signing Person"):
         assert name not in body, name
     assert "1 contact" in body
 

@@ -68,6 +68,7 @@ from crm.models import (
     Interaction,
     InteractionMonthCount,
     User,
+    agreement_contacts,
     interaction_contacts,
     interaction_staff,
 )
@@ -366,17 +367,20 @@ def last_run() -> AuditEvent | None:
 
 def erasure_candidates(user: User, at: datetime | None = None, policy: Policy | None = None):
     """A statement for the contacts to offer for erasure: not erased, present at no
-    interaction (none left), and unchanged for their sensitivity's retention period
-    (never offered when that sensitivity keeps forever). Oldest change first."""
+    interaction (none left), signing no agreement (the agreement keeps them relevant), and
+    unchanged for their sensitivity's retention period (never offered when that sensitivity
+    keeps forever). Oldest change first."""
     at = at or timeutil.now_utc()
     policy = policy or get_policy()
     quiet = [and_(Contact.sensitivity == s, Contact.updated_at <= cutoff(at, rule.years))
              for s, rule in policy.items() if rule.years is not None]
     attended = (select(interaction_contacts.c.contact_id)
                 .where(interaction_contacts.c.contact_id == Contact.id).exists())
+    signs = (select(agreement_contacts.c.contact_id)
+             .where(agreement_contacts.c.contact_id == Contact.id).exists())
     condition = or_(*quiet) if quiet else false()
     return (access.visible_contacts(user)
-            .where(Contact.erased_at.is_(None), ~attended, condition)
+            .where(Contact.erased_at.is_(None), ~attended, ~signs, condition)
             .order_by(Contact.updated_at, Contact.id))
 
 
