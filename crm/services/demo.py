@@ -175,6 +175,7 @@ def seed_demo(rng_seed: int = 2026) -> dict[str, int]:
             ))
     db.session.flush()
     interactions += _personal_data(rng, partners, contacts, now)
+    _agreements(rng, partners, contacts, now)
     db.session.flush()
     return {"users": len(people), "partners": len(partners), "interactions": interactions}
 
@@ -215,3 +216,89 @@ def _personal_data(rng: random.Random, partners: list[Partner],
                 sensitivity=default_interaction_sensitivity(partner), contacts=[person]))
         added += 4
     return added
+
+
+def _agreements(rng: random.Random, partners: list[Partner],
+                contacts: dict[int, list[Contact]], now) -> None:
+    """Agreements (issue 15), made through crm.services.agreements as each partner's owner:
+    MoUs with police units (restricted), The Code with travel companies in four countries
+    with criteria at different stages, a data-sharing, a funding and a letter of intent, one
+    MoU renewed, one terminated, an MoU expiring within 30 days and a Code report overdue."""
+    from . import agreements
+
+    today = now.date()
+    by_name = {p.name: p for p in partners}
+
+    def add(name: str, data: dict, signed_days_ago: int | None = None,
+            expires_in_days: int | None = None):
+        partner = by_name[name]
+        owner = db.session.get(User, partner.owner_id)
+        fields = dict(data)
+        if signed_days_ago is not None:
+            fields.setdefault("signed_on", today - timedelta(days=signed_days_ago))
+            fields.setdefault("starts_on", fields["signed_on"] + timedelta(days=14))
+        if expires_in_days is not None:
+            fields["expires_on"] = today + timedelta(days=expires_in_days)
+        fields.setdefault("contact_ids", [c.id for c in contacts[partner.id][:1]])
+        fields.setdefault("staff_ids", [owner.id])
+        return owner, agreements.create(owner, partner, fields)
+
+    mou = "Memorandum of understanding on cooperation against the sexual exploitation of children"
+    # police units: restricted by default (law enforcement); one expiring within 30 days
+    owner, thai = add("Royal Thai Police – Anti-Trafficking Division",
+                      {"kind": "mou", "title": mou, "status": "active",
+                       "reporting_every_months": 6}, 1100, -5)
+    agreements.record_report(owner, thai, {"received_on": today - timedelta(days=200),
+                                           "summary": "Joint operations and referrals, H1."})
+    agreements.renew(owner, thai, {"signed_on": today - timedelta(days=20),
+                                   "starts_on": today - timedelta(days=5),
+                                   "expires_on": today + timedelta(days=3 * 365),
+                                   "document_ref": "MoU-RTP-2026.pdf"})
+    add("Kenya Police Service – Child Protection Unit",
+        {"kind": "mou", "title": mou, "status": "active", "reporting_every_months": 12,
+         "document_ref": "https://www.example.org/mou/kenya-cpu"}, 700, 21)
+    add("Australian Federal Police – ACCCE",
+        {"kind": "mou", "title": "Data-exchange MoU with the ACCCE", "status": "signed"},
+        60, 2 * 365)
+    add("Philippine National Police Women and Children Protection Center",
+        {"kind": "mou", "title": mou, "status": "negotiation", "signed_on": None}, None)
+    add("Bundeskriminalamt – SO 12",
+        {"kind": "data_sharing", "title": "Hash-list sharing agreement", "status": "active"},
+        400, 330)
+    # The Code: members in Fiji, Mexico, Peru and Cambodia, criteria at different stages
+    stages = {
+        "Pacific Resorts Group": ["met"] * 6,
+        "Asociación Mexicana de Hoteles": ["met", "met", "met", "in_progress", "in_progress",
+                                           "not_started"],
+        "Andes Travel Association": ["met", "in_progress"] + ["not_started"] * 4,
+        "Mekong Tour Operators Network": ["in_progress"] + ["not_started"] * 5,
+    }
+    evidence = ("Policy adopted by the board", "E-learning for all front-office staff",
+                "Clause in supplier contracts", "Leaflets in every room and on the website",
+                "Joint work with the local hotline", "Annual report published")
+    for index, (name, statuses) in enumerate(stages.items()):
+        signed = (900, 500, 250, 950)[index]
+        owner, code = add(name, {"kind": "the_code", "title": "The Code membership",
+                                 "status": "active"}, signed, None)
+        if name != "Mekong Tour Operators Network":  # Mekong's annual report is overdue
+            agreements.record_report(owner, code, {
+                "received_on": today - timedelta(days=rng.randint(20, 120)),
+                "link": f"https://www.example.org/code-report/{index}",
+                "summary": "Annual report on the implementation of the six criteria."})
+        for number, status in enumerate(statuses, start=1):
+            if status != "not_started":
+                agreements.update_criterion(owner, code, number, status,
+                                            evidence[number - 1] if status == "met" else None)
+    add("Safe Travels Airline Alliance",
+        {"kind": "the_code", "title": "Joining The Code", "status": "draft"}, None)
+    # other kinds; one terminated
+    add("Oak Foundation", {"kind": "funding", "title": "Grant for the regional hotline",
+                           "status": "active", "reporting_every_months": 6}, 300, 430)
+    add("Ministry of Social Development – Thailand",
+        {"kind": "letter_of_intent", "title": "Letter of intent on a national action plan",
+         "status": "signed"}, 90, None)
+    owner, ended = add("SafeNet Technologies",
+                       {"kind": "data_sharing", "title": "Referral data-sharing pilot",
+                        "status": "active"}, 500, 200)
+    agreements.terminate(owner, ended, "The pilot ended early: the platform was sold.",
+                         today - timedelta(days=30))

@@ -116,3 +116,32 @@ def test_every_demo_account_signs_in_and_its_pages_render(app, db, client, email
         assert "Traceback" not in body and "Internal Server Error" not in body
     listing = client.get("/partners/?q=SafeNet").get_data(as_text=True)
     assert "SafeNet Technologies" in listing  # a standard partner every role may read
+
+
+def test_demo_agreements_show_every_state_issue_15_needs(app, db, client):
+    """MoUs with police units (restricted), Code members in several countries with criteria
+    at different stages, an agreement expiring within 30 days and an overdue report."""
+    from crm.models import Agreement, CodeCriterion
+
+    _seed(app)
+    today = timeutil.now_utc().date()
+    rows = db.session.execute(select(Agreement, Partner).join(
+        Partner, Partner.id == Agreement.partner_id)).all()
+    police_mous = [a for a, p in rows if a.kind == "mou" and p.sector == "law_enforcement"]
+    assert len(police_mous) >= 3 and {a.sensitivity for a in police_mous} <= {
+        "restricted", "confidential"}
+    members = {p.country for a, p in rows if a.kind == "the_code" and a.status == "active"}
+    assert len(members) >= 3, members
+    met = Counter(db.session.scalars(select(CodeCriterion.agreement_id).where(
+        CodeCriterion.status == "met")))
+    assert len(set(met.values())) >= 3 and 6 in met.values()  # all six met, and fewer
+    live = [a for a, _p in rows if a.status in ("signed", "active")]
+    assert any(a.expires_on and today <= a.expires_on <= today + timedelta(days=30)
+               for a in live)
+    assert any(a.next_report_due_on and a.next_report_due_on < today for a in live)
+    statuses = {a.status for a, _p in rows}
+    assert {"renewed", "terminated", "draft", "negotiation", "signed", "active"} <= statuses
+    login(client, "admin@example.org", README_PASSWORD)  # every page renders
+    for path in {f"/partners/{p.id}" for _a, p in rows} | {f"/agreements/{a.id}"
+                                                           for a, _p in rows}:
+        assert client.get(path).status_code == 200, path
