@@ -275,6 +275,10 @@ def _check_dates(out: dict[str, Any], current: Agreement | None,
                  errors: dict[str, str]) -> None:
     signed, starts, expires = (_value(out, current, k)
                                for k in ("signed_on", "starts_on", "expires_on"))
+    ended = out.get("terminated_on")
+    if ended is not None and signed is not None and "signed_on" not in errors \
+            and ended < signed:
+        errors["terminated_on"] = "The termination date cannot be before the signing date."
     if "expires_on" in errors or expires is None:
         return
     if signed is not None and "signed_on" not in errors and expires < signed:
@@ -466,14 +470,15 @@ def create(actor: User, partner: Partner, data: Mapping[str, Any]) -> Agreement:
 
 def update(actor: User, agreement: Agreement, data: Mapping[str, Any]) -> Agreement:
     """Change the keys present in `data`; bump `version` when something changed; audit
-    old → new. Moving to `terminated` needs a reason (and sets the date: today)."""
+    old → new. Moving to `terminated` needs a reason (the date: today unless given, and
+    then not before the signing)."""
     access.ensure_can_write(actor)
     partner = db.session.get(Partner, agreement.partner_id)
     load_people([agreement])
-    data = dict(data)
-    if data.get("status") == "terminated" and data.get("terminated_on") in (None, ""):
-        data["terminated_on"] = agreement.terminated_on or today_for(actor)
     values = _validate(actor, partner, data, partial=True, current=agreement)
+    if values.get("status") == "terminated" and values.get("terminated_on") is None:
+        # today by default (not checked against a signing date still to come)
+        values["terminated_on"] = agreement.terminated_on or today_for(actor)
     terminating = values.get("status") == "terminated" and agreement.status != "terminated"
 
     def guard(changes: Mapping[str, list]) -> None:

@@ -135,3 +135,22 @@ def test_create_is_idempotent(api, db, token, partner):
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json()["id"] == first.get_json()["id"]
     assert api.get("/agreements", token).get_json()["total"] == 1
+
+
+def test_patch_status_moves_and_termination_needs_a_reason(api, db, token, agreement):
+    a = agreement()
+    path = f"/agreements/{a.id}"
+    error = assert_error(api.patch(path, token, json={"status": "terminated"}), 422,
+                         "validation_error")
+    assert "termination_reason" in error["fields"]
+    assert "status" in assert_error(api.patch(path, token, json={"status": "draft"}), 422,
+                                    "validation_error")["fields"]
+    assert "terminated_on" in assert_error(api.patch(path, token, json={
+        "status": "terminated", "termination_reason": "x", "terminated_on": "2024-01-01"}),
+        422, "validation_error")["fields"]
+    ended = api.patch(path, token, json={"status": "terminated",
+                                         "termination_reason": "Unit dissolved"})
+    assert ended.status_code == 200, ended.get_json()
+    body = ended.get_json()
+    assert (body["status"], body["termination_reason"]) == ("terminated", "Unit dissolved")
+    assert body["terminated_on"] is not None and body["version"] == 2

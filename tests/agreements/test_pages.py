@@ -116,8 +116,11 @@ def test_partner_panel_badges_and_timeline(client, db, owner, partner, agreement
     agreement(title="Lapsed grant", kind="funding", signed_on=today - timedelta(days=900),
               starts_on=None, expires_on=today - timedelta(days=5))
     ended = agreement(title="Ended letter", kind="letter_of_intent")
+    old = agreement(title="Old funding", kind="funding", signed_on=today - timedelta(days=60),
+                    starts_on=None, expires_on=None)
     from crm.services import agreements as service
     service.terminate(owner, ended, "Superseded")
+    service.renew(owner, old, {"title": "New funding", "signed_on": today})
     service.record_report(owner, expiring, {"received_on": today - timedelta(days=1),
                                             "summary": "Quarterly figures"})
     db.session.commit()
@@ -129,7 +132,8 @@ def test_partner_panel_badges_and_timeline(client, db, owner, partner, agreement
     assert 'data-badge="expired"' in panel
     timeline = html[html.index('id="timeline"'):]
     for text in ("Agreement signed", "Agreement expired", "Agreement terminated",
-                 "Report received", "Quarterly figures", "Superseded"):
+                 "Agreement renewed", "Report received", "Quarterly figures", "Superseded",
+                 "New funding"):
         assert text in timeline, text
 
 
