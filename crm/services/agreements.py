@@ -337,26 +337,28 @@ def load_people(agreements: Iterable[Agreement]) -> None:
     if not todo:
         return
     ids = [a.id for a in todo]
-    contacts: dict[int, list[Contact]] = {i: [] for i in ids}
-    for agreement_id, contact in db.session.execute(
-            select(agreement_contacts.c.agreement_id, Contact)
-            .join(Contact, Contact.id == agreement_contacts.c.contact_id)
-            .where(agreement_contacts.c.agreement_id.in_(ids)).order_by(Contact.name)):
-        contacts[agreement_id].append(contact)
-    staff: dict[int, list[User]] = {i: [] for i in ids}
-    for agreement_id, user in db.session.execute(
-            select(agreement_staff.c.agreement_id, User)
-            .join(User, User.id == agreement_staff.c.user_id)
-            .where(agreement_staff.c.agreement_id.in_(ids)).order_by(User.name)):
-        staff[agreement_id].append(user)
-    criteria: dict[int, list[CodeCriterion]] = {i: [] for i in ids}
-    for criterion in db.session.scalars(select(CodeCriterion).where(
-            CodeCriterion.agreement_id.in_(ids)).order_by(CodeCriterion.number)):
-        criteria[criterion.agreement_id].append(criterion)
+    contacts = _by_agreement(ids, select(agreement_contacts.c.agreement_id, Contact)
+                             .join(Contact, Contact.id == agreement_contacts.c.contact_id)
+                             .where(agreement_contacts.c.agreement_id.in_(ids))
+                             .order_by(Contact.name))
+    staff = _by_agreement(ids, select(agreement_staff.c.agreement_id, User)
+                          .join(User, User.id == agreement_staff.c.user_id)
+                          .where(agreement_staff.c.agreement_id.in_(ids)).order_by(User.name))
+    criteria = _by_agreement(ids, select(CodeCriterion.agreement_id, CodeCriterion)
+                             .where(CodeCriterion.agreement_id.in_(ids))
+                             .order_by(CodeCriterion.number))
     for a in todo:
         for name, found in (("contacts", contacts), ("staff", staff), ("criteria", criteria)):
             if name in db.inspect(a).unloaded:
                 set_committed_value(a, name, found[a.id])
+
+
+def _by_agreement(ids: list[int], stmt: Any) -> dict[int, list]:
+    """{agreement id: [rows]} from a statement of (agreement id, row) pairs."""
+    found: dict[int, list] = {i: [] for i in ids}
+    for agreement_id, row in db.session.execute(stmt):
+        found[agreement_id].append(row)
+    return found
 
 
 def visible_signatories(actor: User, agreement: Agreement) -> list[Contact]:
