@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from crm.lib import timeutil
 from crm.models import Agreement, AgreementReport, AuditEvent, CodeCriterion
-from crm.services import access, agreements
+from crm.services import access, agreements, audit
 from crm.services.errors import ConflictError, ValidationError
 
 
@@ -95,7 +95,7 @@ def test_update_criterion(db, owner, agreement):
     assert "number" in caught.value.fields
     event = db.session.scalars(select(AuditEvent).where(
         AuditEvent.action == "agreement.criterion")).one()
-    assert event.changes == {"criterion_3.status": ["not_started", "in_progress"],
+    assert audit.readable_changes(event) == {"criterion_3.status": ["not_started", "in_progress"],
                              "criterion_3.note": [None, "Clause drafted"]}
 
 
@@ -206,7 +206,7 @@ def test_update_bumps_version_only_on_change_and_audits(db, owner, agreement):
     assert a.version == 2 and a.next_report_due_on == date(2026, 2, 1)
     event = db.session.scalars(select(AuditEvent).where(
         AuditEvent.action == "agreement.update")).one()
-    assert event.changes["title"] == ["Memorandum", "Memorandum of understanding"]
+    assert audit.readable_changes(event)["title"] == ["Memorandum", "Memorandum of understanding"]
     # an expiry moved before the (unchanged) signing date is refused
     with pytest.raises(ValidationError) as caught:
         agreements.update(owner, a, {"expires_on": "2024-12-31"})
