@@ -1,6 +1,7 @@
 """Authorization matrix: every route of partners / contacts / admin audit
 × {owner, collaborator, other staff, manager in region, manager outside region, admin, viewer}
-× {standard, restricted, confidential} → 200 / 302 / 404 / 403.
+× {standard, restricted, confidential} → 200 / 302 / 404 / 403 (a person's data: admins only,
+403 for others who see the contact, 404 for those who do not).
 
 The expectations are written out here (docs/domain.md), not derived from crm.services.access.
 Each refused write is checked on its own: every table is as it was before it (the audit event
@@ -59,6 +60,13 @@ def _routes(partner, contact, owner_id, collaborator_id, sensitivity):
         ("POST", f"/contacts/{c}/edit", person, "write", 302),
         ("POST", f"/partners/{p}/archive", {}, "write", 302),
         ("POST", f"/partners/{p}/unarchive", {}, "write", 302),
+        # a person's data (issue 13, helper B): admins only; others 403 where they see the
+        # contact, 404 where they do not. Erasure last (the edit above renamed the contact).
+        ("GET", f"/contacts/{c}/personal-data", None, "admin", 200),
+        ("GET", f"/contacts/{c}/erase", None, "admin", 200),
+        ("POST", f"/contacts/{c}/mentions/redact", {"mention": f"follow_up:{c}:title"},
+         "admin", 302),
+        ("POST", f"/contacts/{c}/erase", {"confirmation": "Someone"}, "admin", 302),
     ]
 
 
@@ -79,7 +87,9 @@ def test_matrix(client, db, make, login_as, role, sensitivity):
     changed = {}
     for method, path, data, kind, ok in _routes(partner, contact, owner.id,
                                                 people["collaborator"].id, sensitivity):
-        if kind == "write" and role == "viewer":
+        if kind == "admin":
+            expected = ok if role == "admin" else 403 if visible else 404
+        elif kind == "write" and role == "viewer":
             expected = 403
         else:
             expected = ok if visible else 404
