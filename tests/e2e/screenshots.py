@@ -61,6 +61,11 @@ def main(out: Path = OUT, user: str = "manager@example.org") -> None:
             shot(first, "partner-page", full_page=False)
             shot("/interactions/new", "log-interaction")
             shot("/follow-ups/", "follow-ups", full_page=False)
+            # issue 15: a Code member's agreement (criteria at different stages, reports)
+            page.goto("/partners/?q=hoteles")
+            page.locator("table tbody a[href^='/partners/']").first.click()
+            code = page.locator("#agreements a", has_text="The Code membership")
+            shot(code.get_attribute("href"), "code-membership")
             browser.close()
     finally:
         server.terminate()
