@@ -26,6 +26,9 @@ PERSONAL_FIELDS: dict[str, frozenset[str]] = {
     "contact": frozenset({"name", "title", "email", "phone", "notes", "lawful_basis_note"}),
     "interaction": frozenset({"summary", "outcome"}),
     "follow_up": frozenset({"title"}),
+    # free text that may name a signatory (issue 13 x 15); agreements are new with 0013, so
+    # no event before this held one in plain text outside the demo data
+    "agreement": frozenset({"title", "notes", "termination_reason"}),
 }
 #: the key of a reference to an audit value inside an event's changes
 REF = "$pv"

@@ -30,6 +30,7 @@ class Person:
     plain_interaction: object
     follow_up: object
     mention_follow_up: object
+    agreement: object  #: signed by the person, and naming them in its title and notes
     token: str  #: the admin's API token
 
 
@@ -38,7 +39,7 @@ def build_person(db, make) -> Person:
     file, a cached API answer and an email's subject; another contact met with them."""
     from crm.lib import timeutil
     from crm.models import Delivery, IdempotencyKey, ImportJob
-    from crm.services import contacts, followups, interactions
+    from crm.services import agreements, contacts, followups, interactions
     from crm.services.accounts import tokens
 
     admin = make.make_user("admin", name="Erasing Admin", email="eraser@example.org")
@@ -67,6 +68,9 @@ def build_person(db, make) -> Person:
     mention = followups.create_follow_up(staff, partner, {
         "title": f"Ask {NAME.lower()} for the annual report",
         "due_at": when + timedelta(days=12), "assignee_id": staff.id})
+    agreement = agreements.create(staff, partner, {
+        "kind": "mou", "title": f"Hotline MoU with {NAME}", "status": "draft",
+        "notes": f"Reports go to {EMAIL}", "contact_ids": [contact.id]})
     _, plain_token = tokens.create_token(admin, "erasure test")
     db.session.flush()
     job = ImportJob(created_by_id=admin.id, filename="contacts.csv", status="done",
@@ -84,7 +88,7 @@ def build_person(db, make) -> Person:
     db.session.add_all([job, key, keep_key, delivery])
     db.session.commit()
     return Person(admin, staff, partner, contact, other, interaction, plain, follow_up,
-                  mention, plain_token)
+                  mention, agreement, plain_token)
 
 
 @pytest.fixture

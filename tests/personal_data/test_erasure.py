@@ -26,7 +26,8 @@ def test_erase_page_lists_mentions_and_refuses_a_wrong_name(client, db, person, 
     page = client.get(url).get_data(as_text=True)
     for key in (f"interaction:{person.interaction.id}:summary",
                 f"interaction:{person.interaction.id}:outcome",
-                f"follow_up:{person.mention_follow_up.id}:title"):
+                f"follow_up:{person.mention_follow_up.id}:title",
+                f"agreement:{person.agreement.id}:notes"):
         assert f'value="{key}" id=' in page and "checked" in page
     assert f"follow_up:{person.follow_up.id}:title" not in page, "no mention there"
     before = snapshot.take(db)
@@ -40,6 +41,7 @@ def test_erase_page_lists_mentions_and_refuses_a_wrong_name(client, db, person, 
 
 def test_web_erasure_erases_everywhere_in_one_go(client, db, person, login_as):
     from crm.models import (
+        Agreement,
         AuditEvent,
         Contact,
         Delivery,
@@ -47,6 +49,7 @@ def test_web_erasure_erases_everywhere_in_one_go(client, db, person, login_as):
         IdempotencyKey,
         ImportJob,
         Interaction,
+        agreement_contacts,
         interaction_contacts,
     )
 
@@ -55,7 +58,9 @@ def test_web_erasure_erases_everywhere_in_one_go(client, db, person, login_as):
     cid = person.contact.id
     mentions = [f"interaction:{person.interaction.id}:summary",
                 f"interaction:{person.interaction.id}:outcome",
-                f"follow_up:{person.mention_follow_up.id}:title"]
+                f"follow_up:{person.mention_follow_up.id}:title",
+                f"agreement:{person.agreement.id}:title",
+                f"agreement:{person.agreement.id}:notes"]
     response = client.post(url, data={"csrf_token": csrf_token(client, url),
                                       "confirmation": f"  {NAME.upper()} ",
                                       "mentions": mentions})
@@ -77,6 +82,11 @@ def test_web_erasure_erases_everywhere_in_one_go(client, db, person, login_as):
     assert interaction.outcome == "Send the draft to [redacted]"
     assert db.session.get(FollowUp, person.mention_follow_up.id).title == \
         "Ask [redacted] for the annual report"
+    agreement = db.session.get(Agreement, person.agreement.id)
+    assert (agreement.title, agreement.notes) == ("Hotline MoU with [redacted]",
+                                                  "Reports go to [redacted]")
+    assert list(db.session.scalars(select(agreement_contacts.c.contact_id).where(
+        agreement_contacts.c.agreement_id == agreement.id))) == [cid], "still a signatory"
     assert [k.key for k in db.session.scalars(select(IdempotencyKey))] == ["k-2"]
     job = db.session.scalars(select(ImportJob)).one()
     assert not leaks(job.content + str(job.results)) and "[erased]" in job.content
@@ -86,7 +96,7 @@ def test_web_erasure_erases_everywhere_in_one_go(client, db, person, login_as):
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "contact.erase")
                                ).one()
     assert event.changes is None and event.object_id == str(cid)
-    assert event.details["mentions_redacted"] == 3 and event.details["idempotency_keys"] == 1
+    assert event.details["mentions_redacted"] == 5 and event.details["idempotency_keys"] == 1
     assert event.details["import_jobs"] == 1 and event.details["deliveries"] == 1
     assert not leaks(str(event.details))
     page = client.get(response.headers["Location"]).get_data(as_text=True)

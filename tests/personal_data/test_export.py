@@ -50,8 +50,8 @@ def test_contact_export_has_every_field_and_names_no_one_else(client, db, person
     assert {f["id"] for f in doc["follow_ups"]} == {person.follow_up.id,
                                                      person.mention_follow_up.id}
 
-    assert [(a["id"], a["title"]) for a in doc["agreements_signed"]] == [(mou.id,
-                                                                           "Hotline MoU")]
+    assert [(a["id"], a["title"]) for a in doc["agreements_signed"]] == [
+        (person.agreement.id, person.agreement.title), (mou.id, "Hotline MoU")]
 
     events = doc["audit_events"]
     assert {e["action"] for e in events} >= {"contact.create", "contact.update"}

@@ -1,12 +1,12 @@
 """Erase a contact on request, and find and redact the free text that still names them.
 
-`erase_contact` turns the person into "Erased contact #<id>" (links to interactions kept, so
-counts and reports stay right), scrubs every audit value recorded about them (the audit
-events keep the fact: who changed which field when) and the other places that kept a copy
-of their name, email or phone: the API's 24-hour replay cache (deleted), import jobs and
-the email ledger (the text replaced by "[erased]"). `find_mentions` lists interaction
-summaries/outcomes and follow-up titles naming them; `redact` replaces the name in one
-field and scrubs that field's older audit values.
+`erase_contact` turns the person into "Erased contact #<id>" (links to interactions and
+agreements kept, so counts and reports stay right), scrubs every audit value recorded about
+them (the audit events keep the fact: who changed which field when) and the other places
+that kept a copy of their name, email or phone: the API's 24-hour replay cache (deleted),
+import jobs and the email ledger (the text replaced by "[erased]"). `find_mentions` lists
+interaction summaries/outcomes, follow-up titles and agreement titles/notes naming them;
+`redact` replaces the name in one field and scrubs that field's older audit values.
 
 Everything runs in the caller's transaction and only flushes (crm/uow.py commits once per
 request): a crash part-way leaves the person untouched. Admins only.
@@ -25,6 +25,7 @@ from sqlalchemy import Text, cast, delete, or_, select, update
 from crm.extensions import db
 from crm.lib import timeutil
 from crm.models import (
+    Agreement,
     AuditValue,
     Contact,
     Delivery,
@@ -48,9 +49,10 @@ ERASED = "[erased]"
 REDACTABLE: dict[str, tuple[type, tuple[str, ...]]] = {
     "interaction": (Interaction, ("summary", "outcome")),
     "follow_up": (FollowUp, ("title",)),
+    "agreement": (Agreement, ("title", "notes")),
 }
 #: the longest text each redactable field holds
-_LIMITS = {("follow_up", "title"): 300}
+_LIMITS = {("follow_up", "title"): 300, ("agreement", "title"): 300}
 
 
 def erased_name(contact_id: int) -> str:
@@ -136,8 +138,9 @@ class Mention:
 
 
 def find_mentions(contact: Contact) -> list[Mention]:
-    """Interaction summaries/outcomes and follow-up titles naming `contact` (by name or
-    email, case-insensitive), across every record: two queries."""
+    """Interaction summaries/outcomes, follow-up titles and agreement titles/notes naming
+    `contact` (by name, email or phone, case-insensitive), across every record: three
+    queries."""
     terms = terms_of(contact)
     if not terms:
         return []
@@ -161,6 +164,16 @@ def find_mentions(contact: Contact) -> list[Mention]:
     for fid, title, due, pid, pname in rows:
         if matches(title, terms):
             found.append(Mention("follow_up", fid, "title", title, pid, pname, due))
+    rows = db.session.execute(
+        select(Agreement.id, Agreement.title, Agreement.notes, Agreement.created_at,
+               Partner.id, Partner.name)
+        .join(Partner, Partner.id == Agreement.partner_id)
+        .where(or_(_any_contains(Agreement.title, terms), _any_contains(Agreement.notes, terms)))
+        .order_by(Agreement.created_at.desc(), Agreement.id)).all()
+    for aid, title, notes, at, pid, pname in rows:
+        for name, text in (("title", title), ("notes", notes)):
+            if matches(text, terms):
+                found.append(Mention("agreement", aid, name, text, pid, pname, at))
     return found
 
 
