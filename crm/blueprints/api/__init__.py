@@ -41,7 +41,8 @@ def spec_kwargs() -> dict:
             "(create one on /settings/tokens or with `flask --app crm crm create-token EMAIL`). "
             "Lists answer {items, total, page, per_page}; errors answer "
             "{error: {code, message, fields}}; times are ISO 8601 with an offset. "
-            "The create operations (POST partners, interactions, follow-ups, contacts) accept "
+            "The create operations (POST partners, interactions, follow-ups, contacts, "
+            "agreements and an agreement's reports) accept "
             "an `Idempotency-Key` header: a retry with the same key and body within 24 hours "
             "answers the first answer again (`Idempotent-Replayed: true`) and creates nothing; "
             "the same key with another body answers 422. Keys are per token.")},
