@@ -30,8 +30,11 @@ PERSONAL_FIELDS: dict[str, frozenset[str]] = {
     # no event before this held one in plain text outside the demo data
     "agreement": frozenset({"title", "notes", "termination_reason"}),
 }
-#: the key of a reference to an audit value inside an event's changes
+#: the key of a reference to an audit value inside an event's changes or details
 REF = "$pv"
+#: details that hold what a person typed (a search for "Kofi Lopez" names him): kept as audit
+#: values too, at any depth of the details, so erasure can scrub them by their text
+FREE_TEXT_DETAILS = frozenset({"q"})
 
 
 def _jsonable(value: Any) -> Any:
@@ -72,20 +75,60 @@ def _personal_refs(object_type: str | None, object_id: Any, changes: dict | None
     return out
 
 
+def _free_text_refs(details: Any, object_type: str | None, object_id: Any,
+                    values: list[AuditValue]) -> Any:
+    """`details` with each FREE_TEXT_DETAILS string replaced by a reference."""
+    if isinstance(details, dict):
+        out = {}
+        for key, value in details.items():
+            if key in FREE_TEXT_DETAILS and isinstance(value, str) and value:
+                row = AuditValue(id=uuid.uuid4().hex, object_type=object_type or "",
+                                 object_id="" if object_id is None else str(object_id),
+                                 field=key, value=value)
+                values.append(row)
+                out[key] = {REF: row.id}
+            else:
+                out[key] = _free_text_refs(value, object_type, object_id, values)
+        return out
+    return details
+
+
 def is_ref(value: Any) -> bool:
     return isinstance(value, dict) and REF in value
 
 
+def _refs_in(value: Any) -> Iterable[str]:
+    if is_ref(value):
+        yield value[REF]
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _refs_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs_in(item)
+
+
 def resolve(events: Iterable[AuditEvent], session=None) -> dict[str, str | None]:
-    """{reference id: value or None when erased} for every reference in `events`, in one
-    statement (nothing when there is none)."""
-    ids = {v[REF] for e in events for pair in (e.changes or {}).values()
-           if isinstance(pair, list) for v in pair if is_ref(v)}
+    """{reference id: value or None when erased} for every reference in `events` (changes
+    and details), in one statement (nothing when there is none)."""
+    ids = {ref for e in events for part in (e.changes, e.details) for ref in _refs_in(part)}
     if not ids:
         return {}
     session = session or db.session
     return dict(session.execute(
         select(AuditValue.id, AuditValue.value).where(AuditValue.id.in_(ids))).all())
+
+
+def substitute(value: Any, values: dict[str, str | None]) -> Any:
+    """`value` with every reference (at any depth) replaced by its value from `resolve`
+    (None once erased)."""
+    if is_ref(value):
+        return values.get(value[REF])
+    if isinstance(value, dict):
+        return {k: substitute(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, values) for v in value]
+    return value
 
 
 def readable_changes(event: AuditEvent, session=None) -> dict[str, list]:
@@ -102,8 +145,11 @@ def readable_changes(event: AuditEvent, session=None) -> dict[str, list]:
 
 def _event(action: str, *, actor, object_type=None, object_id=None, changes=None,
            details=None, values: list[AuditValue] | None = None) -> AuditEvent:
+    if details:
+        details = {k: _jsonable(v) for k, v in details.items()}
     if values is not None:
         changes = _personal_refs(object_type, object_id, changes, values)
+        details = _free_text_refs(details, object_type, object_id, values)
     actor_id = actor.id if isinstance(actor, User) else actor
     return AuditEvent(
         action=action,
@@ -111,7 +157,7 @@ def _event(action: str, *, actor, object_type=None, object_id=None, changes=None
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),
         changes=changes or None,
-        details={k: _jsonable(v) for k, v in details.items()} if details else None,
+        details=details or None,
         request_id=context.request_id.get(),
         ip=context.client_ip.get(),
     )

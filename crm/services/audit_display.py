@@ -285,10 +285,15 @@ ERASED = "(erased)"
 
 
 def _personal(value: Any, personal: Mapping[str, str | None]) -> Any:
-    """A reference to a personal value as the value itself, or ERASED once scrubbed."""
+    """References to personal values (at any depth) as the values themselves, or ERASED once
+    scrubbed."""
     if audit.is_ref(value):
         found = personal.get(value[audit.REF])
         return ERASED if found is None else found
+    if isinstance(value, dict):
+        return {k: _personal(v, personal) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_personal(v, personal) for v in value]
     return value
 
 
@@ -304,7 +309,7 @@ def present(viewer: User, events: list[AuditEvent],
                           _value(key, _personal(pair[1], personal), names, tz))
                    for key, pair in (event.changes or {}).items()
                    if isinstance(pair, list | tuple) and len(pair) == 2]
-        details = [(field_label(key), _value(key, value, names, tz))
+        details = [(field_label(key), _value(key, _personal(value, personal), names, tz))
                    for key, value in (event.details or {}).items()]
         rows.append(Row(event, _target(event, names, report_titles or {}), changes, details))
     return rows

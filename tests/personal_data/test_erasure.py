@@ -242,3 +242,28 @@ def test_the_contact_page_panel_offers_export_and_erasure_to_admins(client, db, 
     page = client.get(f"/contacts/{person.contact.id}")
     assert page.status_code == 200 and "Download personal data" not in page.get_data(
         as_text=True)
+
+
+def test_a_search_for_the_person_is_kept_as_an_erasable_value(client, db, person, login_as):
+    """An export filtered by their name leaves an audit event; the typed search is an audit
+    value, so erasure scrubs it (and any other audit value naming them) and the audit page
+    reads "(erased)"."""
+    from crm.models import AuditEvent, AuditValue
+    from crm.services import audit
+
+    login_as(person.admin)
+    assert client.get("/exports/contacts.csv", query_string={"q": NAME}).status_code == 200
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert audit.is_ref(event.details["filters"]["q"]), event.details
+    assert NAME in str(audit.substitute(event.details, audit.resolve([event])))
+    assert client.post(f"/api/v1/contacts/{person.contact.id}/erase",
+                       headers={"Authorization": f"Bearer {person.token}"}).status_code == 204
+    db.session.expire_all()
+    named = [v.value for v in db.session.scalars(select(AuditValue)) if v.value
+             and leaks(v.value)]
+    assert named == []
+    rows = [f"{e.changes} {e.details}" for e in db.session.scalars(select(AuditEvent))]
+    assert not any(leaks(row) for row in rows)
+    page = client.get("/admin/audit?action=export").get_data(as_text=True)
+    assert "(erased)" in page and not leaks(page)

@@ -1,7 +1,7 @@
 """Formula neutralisation in every CSV download (CSV injection; ASVS V1.2.10).
 
 Every GET route of `app.url_map` whose path ends in `.csv` is downloaded (each report, the
-three exports, an import's results), over records whose every exported text field starts
+four exports, an import's results), over records whose every exported text field starts
 with a spreadsheet trigger (`=`, `+`, `-`, `@`, tab, carriage return). Each file is parsed
 with the csv module: every payload must be there (the data really is exported) and no cell
 may start with a trigger unless it is a number.
@@ -15,14 +15,15 @@ import itertools
 from datetime import timedelta
 
 from crm.lib import timeutil
-from crm.models import ImportJob
+from crm.models import Agreement, ImportJob
 
 #: what a spreadsheet would evaluate at the start of a cell
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 PREFIXES = ("=cmd|' /C calc'!A0 ", "+SUM(1,2) ", "-2+3 ", "@SUM(1) ", "\t=1+1 ", "\r=1+1 ")
 #: endpoints that must be among the discovered downloads (a lost one fails, never skips)
 KNOWN_CSV = {"exports.partners", "exports.contacts", "exports.interactions",
-             "reports.download", "admin.import_results"}
+             "exports.agreements", "reports.download", "reports.agreements_csv",
+             "admin.import_results"}
 #: downloads that carry no free text at all (still checked for formula cells), and why
 NO_FREE_TEXT = {"/reports/coverage.csv": "counts by country, region and sector only"}
 #: URL arguments of CSV routes: every value to download
@@ -61,6 +62,13 @@ def _world(db, make):
                               outcome=put(prefix, "outcome"),
                               occurred_at=now - timedelta(days=2))
         make.make_follow_up(partner, owner, due_at=now - timedelta(days=3))  # not exported
+        db.session.add(Agreement(  # in the agreements export and the "expiring" report
+            partner_id=partner.id, kind="mou", title=put(prefix, "agreement title"),
+            status="active", signed_on=now.date() - timedelta(days=300),
+            expires_on=now.date() + timedelta(days=30), reporting_every_months=12,
+            next_report_due_on=now.date() + timedelta(days=60),
+            document_ref=put(prefix, "document ref"), notes=put(prefix, "agreement notes"),
+            sensitivity=partner.sensitivity))
         quiet = make.make_partner(owner, name=put(prefix, "lapsed partner name"))
         make.make_interaction(quiet, owner, summary=put(prefix, "old summary"),
                               occurred_at=now - timedelta(days=400))

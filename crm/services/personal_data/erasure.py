@@ -289,6 +289,17 @@ def _scrub_deliveries(terms: Sequence[str]) -> int:
     return changed
 
 
+def _values_naming(terms: Sequence[str]) -> list[str]:
+    """Ids of the audit values whose text names the person (the SQL pre-filter finds
+    candidates, the whole-word pattern decides)."""
+    found = pattern(terms)
+    if found is None:
+        return []
+    rows = db.session.execute(select(AuditValue.id, AuditValue.value).where(
+        AuditValue.value.is_not(None), _any_contains(AuditValue.value, terms)))
+    return [row_id for row_id, value in rows if found.search(value)]
+
+
 def erase_contact(actor: User, contact: Contact, *, redact_keys: Iterable[str] | None = (),
                   ) -> bool:
     """Erase `contact` in the caller's transaction; False when it was already erased.
@@ -318,6 +329,10 @@ def erase_contact(actor: User, contact: Contact, *, redact_keys: Iterable[str] |
               "audit_values": _scrub_audit_values(AuditValue.object_type == "contact",
                                                   AuditValue.object_id == str(contact.id))}
     if terms:
+        # any other value the trail kept that names them: a search for their name, an old
+        # summary or title not redacted in place
+        counts["audit_values"] += _scrub_audit_values(
+            AuditValue.id.in_(_values_naming(terms)))
         counts["idempotency_keys"] = db.session.execute(
             delete(IdempotencyKey).where(_any_contains(
                 IdempotencyKey.body, list(dict.fromkeys([*terms, *_json_terms(terms)]))))

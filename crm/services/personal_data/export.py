@@ -71,7 +71,7 @@ def _events(events: list[AuditEvent], *, with_values: bool = True) -> list[dict[
         if with_values:
             item["changes"] = {k: [side(v) for v in pair] if isinstance(pair, list) else pair
                                for k, pair in (e.changes or {}).items()} or None
-            item["details"] = e.details
+            item["details"] = audit.substitute(e.details, values)
         out.append(item)
     return out
 
