@@ -46,7 +46,7 @@ from crm.models.enums import (
 
 from . import access, audit, records
 from .errors import ConflictError, ValidationError
-from .validation import check_sensitivity, clean_text, clean_url, collect, parse_ids
+from .validation import check_sensitivity_floor, clean_text, clean_url, collect, parse_ids
 
 #: the keys create/update read from `data`; anything else is ignored
 FIELDS = ("kind", "title", "status", "signed_on", "starts_on", "expires_on",
@@ -234,10 +234,8 @@ def _validate(actor: User, partner: Partner, data: Mapping[str, Any], *, partial
         elif key == "termination_reason":
             out[key] = clean_text(value, REASON_MAX, key, errors)
         elif key == "sensitivity":
-            if collect(errors, check_sensitivity, value, key) \
-                    and not access.at_least(value, partner.sensitivity):
-                errors[key] = (f"An agreement cannot be less sensitive than its partner "
-                               f"({partner.sensitivity}).")
+            collect(errors, check_sensitivity_floor, value, partner.sensitivity, "An agreement",
+                    key)
             out[key] = value
         elif key == "contact_ids":
             out[key] = collect(errors, parse_ids, value, key,

@@ -34,7 +34,7 @@ from crm.models.enums import LAWFUL_BASES
 
 from . import access, audit, records
 from .errors import ConflictError, ValidationError
-from .validation import check_sensitivity, clean_email, clean_text, collect
+from .validation import check_sensitivity_floor, clean_email, clean_text, collect
 
 FIELDS = ("name", "title", "email", "phone", "language", "notes", "sensitivity",
           "do_not_contact", "lawful_basis", "lawful_basis_note", "lawful_basis_on")
@@ -119,10 +119,8 @@ def _validate(actor: User, partner: Partner, data: dict, partial: bool,
         elif key == "lawful_basis_on":
             out[key] = _basis_date(value, actor, key, errors)
         elif key == "sensitivity":
-            if collect(errors, check_sensitivity, value, key) \
-                    and not access.at_least(value, partner.sensitivity):
-                errors[key] = (f"A contact cannot be less sensitive than its partner "
-                               f"({partner.sensitivity}).")
+            collect(errors, check_sensitivity_floor, value, partner.sensitivity, "A contact",
+                    key)
             out[key] = value
     if out.get("email") and "email" not in errors:
         clash = _email_clash(actor, partner, out["email"], contact_id)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 
 from crm.lib import safetext
-from crm.models.enums import SENSITIVITIES
+from crm.models.enums import SENSITIVITIES, SENSITIVITY_RANK
 
 from .errors import ValidationError
 
@@ -78,6 +78,17 @@ def check_sensitivity(value: Any, field: str = "sensitivity", *,
         return None
     if value not in SENSITIVITIES:
         raise ValidationError({field: SENSITIVITY_CHOICE})
+    return value
+
+
+def check_sensitivity_floor(value: Any, floor: str, noun: str,
+                            field: str = "sensitivity") -> str:
+    """One of SENSITIVITIES and never below `floor` (its partner's): "A contact cannot be
+    less sensitive than its partner (restricted)." names `noun`."""
+    value = check_sensitivity(value, field)
+    if SENSITIVITY_RANK[value] < SENSITIVITY_RANK[floor]:
+        raise ValidationError({field: f"{noun} cannot be less sensitive than its partner "
+                                      f"({floor})."})
     return value
 
 
